@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+// The one reader of the environment. Everything else receives a Config.
+
+const booleanFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
+  .default('')
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const masterKey = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, {
+    message: 'must be 32 bytes encoded as base64 (openssl rand -base64 32)',
+  });
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: 'must be a postgres:// URL' });
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\//.test(v), { message: 'must be a redis:// or rediss:// URL' });
+
+const environmentSchema = z.object({
+  RUNLANE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(4000),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_OWNER_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: redisUrl.optional(),
+  RUNLANE_MASTER_KEY: masterKey.optional(),
+  RUNLANE_DATA_DIR: z.string().min(1).default('.runlane'),
+  RUNLANE_DEFAULT_TENANT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes')
+    .default('default'),
+  RUNLANE_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  RUNLANE_GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  RUNLANE_GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(2_000),
+  RUNLANE_GRAPHIQL: booleanFlag,
+  WORKER_HEALTH_PORT: port.default(4500),
+  WORKER_SLOTS: z.coerce.number().int().min(0).max(256).default(4),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+});
+
+export type Config = {
+  env: 'development' | 'test' | 'production';
+  http: { host: string; port: number };
+  /** Unset database.url means embedded PostgreSQL under dataDir. */
+  database: { url?: string; ownerUrl?: string; poolSize: number };
+  redisUrl?: string;
+  masterKey?: Buffer;
+  dataDir: string;
+  defaultTenant: string;
+  auth: { cacheMs: number };
+  graphql: { maxDepth: number; maxComplexity: number; graphiql: boolean };
+  worker: { healthPort: number; slots: number };
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  otlpEndpoint?: string;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as in most .env files.
+  const cleaned = Object.fromEntries(
+    Object.keys(environmentSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.RUNLANE_ENV,
+    http: { host: e.HOST, port: e.PORT },
+    database: { url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL, poolSize: e.DATABASE_POOL_SIZE },
+    redisUrl: e.REDIS_URL,
+    masterKey: e.RUNLANE_MASTER_KEY ? Buffer.from(e.RUNLANE_MASTER_KEY, 'base64') : undefined,
+    dataDir: e.RUNLANE_DATA_DIR,
+    defaultTenant: e.RUNLANE_DEFAULT_TENANT,
+    auth: { cacheMs: e.RUNLANE_AUTH_CACHE_MS },
+    graphql: {
+      maxDepth: e.RUNLANE_GRAPHQL_MAX_DEPTH,
+      maxComplexity: e.RUNLANE_GRAPHQL_MAX_COMPLEXITY,
+      graphiql: e.RUNLANE_GRAPHIQL || e.RUNLANE_ENV === 'development',
+    },
+    worker: { healthPort: e.WORKER_HEALTH_PORT, slots: e.WORKER_SLOTS },
+    logLevel: e.LOG_LEVEL,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+  };
+}
