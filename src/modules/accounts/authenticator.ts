@@ -1,0 +1,150 @@
+import type { Orm } from '../../db/orm';
+import { callDefiner, inTenant } from '../../db/tenant-transaction';
+import { UnauthenticatedError } from '../../db/errors';
+import type { Bus } from '../../platform/bus';
+import { AccountSchema, effectiveStatus, type AuthMethod } from './account.entity';
+import { ACCOUNT_CHANGED, type AccountChanged } from './account.service';
+import { TenantSchema } from './tenant.entity';
+import { isScope, type Scope } from './scopes';
+import { hashToken, isWellFormedToken, tokenFingerprint } from './token';
+
+export type Principal = {
+  tenantId: string;
+  tenantSlug: string;
+  accountId: string;
+  accountName: string;
+  scopes: ReadonlySet<Scope>;
+  authMethod: AuthMethod;
+  tokenFingerprint: string;
+};
+
+type CachedIdentity = {
+  tenantId: string;
+  tenantSlug: string;
+  accountId: string;
+  accountName: string;
+  scopes: ReadonlySet<Scope>;
+  expiresAt: Date | null;
+  tokenHash: string;
+  cachedUntil: number;
+  usage: { at: number; ip: string | null; method: AuthMethod | null };
+};
+
+// Usage columns are written at most this often per account, unless the IP or method changes.
+const USAGE_WRITE_INTERVAL_MS = 60_000;
+
+/**
+ * Resolves a bearer token to a principal. Identities are cached for a short time per process;
+ * any change to an account (rotate, pause, revoke, scopes, delete) evicts it here at once and,
+ * through the bus, in every other process, so the cache only bounds how long a lost bus message
+ * could keep a dead token alive.
+ */
+export class Authenticator {
+  private readonly byHash = new Map<string, CachedIdentity>();
+  private unsubscribe?: () => Promise<void>;
+
+  constructor(
+    private readonly deps: { orm: Orm; bus: Bus; cacheMs: number; onError?: (err: unknown) => void },
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.deps.bus.subscribe(ACCOUNT_CHANGED, (message) => {
+      const { accountId } = message as AccountChanged;
+      if (typeof accountId === 'string') this.evictAccount(accountId);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+    this.byHash.clear();
+  }
+
+  evictAccount(accountId: string): void {
+    for (const [hash, identity] of this.byHash) {
+      if (identity.accountId === accountId) this.byHash.delete(hash);
+    }
+  }
+
+  async authenticate(token: string, context: { ip: string | null; method: AuthMethod }): Promise<Principal> {
+    if (!isWellFormedToken(token)) throw new UnauthenticatedError();
+    const hash = hashToken(token);
+    const now = Date.now();
+    let identity = this.byHash.get(hash);
+    if (!identity || identity.cachedUntil <= now) {
+      this.byHash.delete(hash);
+      identity = await this.load(hash, now);
+      if (this.deps.cacheMs > 0) this.byHash.set(hash, identity);
+    }
+    if (identity.expiresAt && identity.expiresAt.getTime() <= now) {
+      this.byHash.delete(hash);
+      throw new UnauthenticatedError();
+    }
+    await this.recordUsage(identity, context, now);
+    return {
+      tenantId: identity.tenantId,
+      tenantSlug: identity.tenantSlug,
+      accountId: identity.accountId,
+      accountName: identity.accountName,
+      scopes: identity.scopes,
+      authMethod: context.method,
+      tokenFingerprint: tokenFingerprint(hash),
+    };
+  }
+
+  private async load(hash: string, now: number): Promise<CachedIdentity> {
+    const matches = await callDefiner<{ tenant_id: string; account_id: string }>(
+      this.deps.orm,
+      'select tenant_id, account_id from runlane_authenticate(?)',
+      [hash],
+    );
+    if (matches.length !== 1) throw new UnauthenticatedError();
+    const { tenant_id: tenantId, account_id: accountId } = matches[0]!;
+    return inTenant(this.deps.orm, tenantId, async (em) => {
+      const [account, tenant] = await Promise.all([
+        em.findOne(AccountSchema, { id: accountId }),
+        em.findOne(TenantSchema, { id: tenantId }),
+      ]);
+      // Re-check the hash: the account may have been rotated between the two queries.
+      if (!account || !tenant || account.tokenHash !== hash) throw new UnauthenticatedError();
+      if (effectiveStatus(account, new Date(now)) !== 'active') throw new UnauthenticatedError();
+      return {
+        tenantId,
+        tenantSlug: tenant.slug,
+        accountId,
+        accountName: account.name,
+        scopes: new Set(account.scopes.filter(isScope)),
+        expiresAt: account.expiresAt ?? null,
+        tokenHash: hash,
+        cachedUntil: now + this.deps.cacheMs,
+        usage: {
+          at: account.lastUsedAt?.getTime() ?? 0,
+          ip: account.lastUsedIp ?? null,
+          method: account.lastAuthMethod ?? null,
+        },
+      };
+    });
+  }
+
+  private async recordUsage(
+    identity: CachedIdentity,
+    context: { ip: string | null; method: AuthMethod },
+    now: number,
+  ): Promise<void> {
+    const { usage } = identity;
+    if (now - usage.at < USAGE_WRITE_INTERVAL_MS && usage.ip === context.ip && usage.method === context.method) {
+      return;
+    }
+    identity.usage = { at: now, ip: context.ip, method: context.method };
+    try {
+      await inTenant(this.deps.orm, identity.tenantId, (em) =>
+        em.execute(
+          'update accounts set last_used_at = ?, last_used_ip = ?, last_auth_method = ? where id = ?',
+          [new Date(now), context.ip, context.method, identity.accountId],
+        ),
+      );
+    } catch (err) {
+      // Usage metadata is best effort; never fail a request over it.
+      this.deps.onError?.(err);
+    }
+  }
+}
