@@ -107,3 +107,24 @@ export async function migrate(url: string, role?: string): Promise<string[]> {
     await orm.close(true);
   }
 }
+
+/**
+ * `runlane migrate` against an operator's database: a superuser connection first makes sure
+ * the roles exist and then acts as runlane_owner; any other connection must be the owner.
+ */
+export async function migrateAsOwner(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let superuser = false;
+  try {
+    const { rows } = await client.query<{ rolsuper: boolean }>(
+      'select rolsuper from pg_roles where rolname = current_user',
+    );
+    superuser = rows[0]?.rolsuper ?? false;
+  } finally {
+    await client.end();
+  }
+  if (!superuser) return migrate(url);
+  await ensureRoles(url);
+  return migrate(url, ROLES.owner);
+}

@@ -1,9 +1,9 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import type { AuthMethod } from '../../platform/auth';
 
 /** Stored status; `expired` is derived from expiresAt when read (see effectiveStatus). */
 export type StoredAccountStatus = 'active' | 'paused' | 'revoked';
 export type AccountStatus = StoredAccountStatus | 'expired';
-export type AuthMethod = 'authorization' | 'x-runlane-token' | 'websocket';
 
 export const AccountSchema = defineEntity({
   name: 'Account',

@@ -15,7 +15,7 @@ export const ACCOUNT_CHANGED = 'accounts.changed';
 export type AccountChanged = { tenantId: string; accountId: string; change: string };
 
 /** Who asks. Accounts can only hand out scopes they hold themselves. */
-export type Actor = { tenantId: string; accountId?: string; scopes: ReadonlySet<Scope> };
+export type Actor = { tenantId: string; accountId?: string; scopes: ReadonlySet<string> };
 
 export type AccountWithToken = { account: Account; token: string };
 

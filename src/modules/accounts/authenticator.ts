@@ -2,28 +2,20 @@ import type { Orm } from '../../db/orm';
 import { callDefiner, inTenant } from '../../db/tenant-transaction';
 import { UnauthenticatedError } from '../../db/errors';
 import type { Bus } from '../../platform/bus';
-import { AccountSchema, effectiveStatus, type AuthMethod } from './account.entity';
+import type { AuthMethod, Principal } from '../../platform/auth';
+import { AccountSchema, effectiveStatus } from './account.entity';
 import { ACCOUNT_CHANGED, type AccountChanged } from './account.service';
 import { TenantSchema } from './tenant.entity';
-import { isScope, type Scope } from './scopes';
+import { isScope } from './scopes';
 import { hashToken, isWellFormedToken, tokenFingerprint } from './token';
 
-export type Principal = {
-  tenantId: string;
-  tenantSlug: string;
-  accountId: string;
-  accountName: string;
-  scopes: ReadonlySet<Scope>;
-  authMethod: AuthMethod;
-  tokenFingerprint: string;
-};
 
 type CachedIdentity = {
   tenantId: string;
   tenantSlug: string;
   accountId: string;
   accountName: string;
-  scopes: ReadonlySet<Scope>;
+  scopes: ReadonlySet<string>;
   expiresAt: Date | null;
   tokenHash: string;
   cachedUntil: number;

@@ -1,0 +1,74 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError } from './runtime';
+import { serveCommand } from './serve';
+import { migrateCommand } from './migrate';
+import { tenantCommand } from './tenant';
+import { accountCommand } from './account';
+
+const USAGE = `runlane — control plane for agent runs and workflows
+
+Usage:
+  runlane serve                 API and worker pool in one process (embedded PostgreSQL without DATABASE_URL)
+  runlane api                   API only (needs DATABASE_URL and REDIS_URL)
+  runlane worker                worker pool only (needs DATABASE_URL and REDIS_URL)
+  runlane migrate               apply database migrations
+  runlane tenant create <slug> [--name N] [--timezone TZ] [--json]
+  runlane account create --name N --scopes a,b [--tenant SLUG] [--description D] [--owner O] [--expires-at ISO] [--json]
+  runlane account list [--tenant SLUG] [--json]
+  runlane account rotate <account-id> [--tenant SLUG] [--json]
+
+Configuration comes from the environment; see README.md.`;
+
+export type CommandArgs = { positionals: string[]; values: Record<string, string | boolean | undefined> };
+
+const options: ParseArgsConfig['options'] = {
+  json: { type: 'boolean' },
+  name: { type: 'string' },
+  timezone: { type: 'string' },
+  tenant: { type: 'string' },
+  description: { type: 'string' },
+  owner: { type: 'string' },
+  scopes: { type: 'string' },
+  'expires-at': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  let parsed: CommandArgs;
+  try {
+    const { positionals, values } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = { positionals, values: values as CommandArgs['values'] };
+  } catch (err) {
+    process.stderr.write(`runlane: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (!command || parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || parsed.values.help ? 0 : 2;
+  }
+  const args = { positionals: rest, values: parsed.values };
+  try {
+    switch (command) {
+      case 'serve':
+      case 'api':
+      case 'worker':
+        return await serveCommand(command, args);
+      case 'migrate':
+        return await migrateCommand();
+      case 'tenant':
+        return await tenantCommand(args);
+      case 'account':
+        return await accountCommand(args);
+      default:
+        throw new CliError(`Unknown command: ${command}\n\n${USAGE}`, 2);
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`runlane: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`runlane: ${(err as Error).message ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,60 @@
+import { createApp, createAppHttpServer, type App } from '../app';
+import { resolveMasterKey } from '../platform/master-key';
+import { startWorkerHealthServer } from '../../worker/health-server';
+import type { CommandArgs } from './index';
+import { configOrExit, loggerFor, openDatabase, requireRedisForSplit } from './runtime';
+import { tokenNotice } from './present';
+
+type Role = 'serve' | 'api' | 'worker';
+
+/** `serve` = API + worker pool in one process; `api` and `worker` are the split deployment. */
+export async function serveCommand(role: Role, _args: CommandArgs): Promise<number> {
+  const config = configOrExit();
+  const log = loggerFor(config);
+  if (role !== 'serve') requireRedisForSplit(config, role);
+  await resolveMasterKey({
+    configured: config.masterKey,
+    dataDir: config.dataDir,
+    production: config.env === 'production',
+    warn: (message) => log.warn(message),
+  });
+  const db = await openDatabase(config, log);
+  const app = await createApp({ config, databaseUrl: db.appUrl, log });
+  const closers: (() => Promise<void>)[] = [];
+
+  if (role === 'serve') await ensureDefaultTenant(app);
+  if (role !== 'worker') {
+    const http = createAppHttpServer(app);
+    const port = await http.listen(config.http.port, config.http.host);
+    closers.push(() => http.close());
+    log.info({ port, host: config.http.host, bus: app.bus.kind }, `Runlane ${role} listening on http://127.0.0.1:${port}/graphql`);
+  }
+  if (role === 'worker') {
+    const health = await startWorkerHealthServer({ port: config.worker.healthPort, slots: config.worker.slots });
+    closers.push(() => health.close());
+    log.info({ port: health.port }, 'Runlane worker ready');
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  for (const close of closers.reverse()) await close();
+  await app.close();
+  await db.close();
+  return 0;
+}
+
+/** First start: create the default tenant and print its owner token, once. */
+async function ensureDefaultTenant(app: App): Promise<void> {
+  const slug = app.config.defaultTenant;
+  if (await app.services.tenants.idOf(slug)) return;
+  const created = await app.services.tenants.create({ slug, name: 'Default' });
+  process.stdout.write(
+    `\nCreated tenant "${slug}" with an owner account holding every scope.${tokenNotice(created.token)}\n`,
+  );
+}

@@ -1,0 +1,194 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../platform/auth';
+import { tokenFromHeaders } from '../platform/auth';
+import { DomainError, ForbiddenError, InputError, UnauthenticatedError } from '../db/errors';
+import type { Services } from '../platform/services';
+import type { Route } from '../platform/rest';
+
+/**
+ * The REST compatibility door: a small router on node:http. Handlers live beside their
+ * module (`<domain>.rest.ts`); this file owns authentication, scopes, body parsing and the
+ * error JSON of DESIGN §1 so no handler repeats them.
+ */
+type CompiledRoute = Route & { pattern: RegExp; names: string[] };
+
+export type Authenticate = (
+  token: string,
+  context: { ip: string | null; method: Principal['authMethod'] },
+) => Promise<Principal>;
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const statusCodes: Record<string, number> = {
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+export class HttpError extends Error {
+  constructor(
+    readonly code: keyof typeof statusCodes,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1]!);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { ...route, pattern: new RegExp(`^${source}/?$`), names };
+}
+
+export function clientIp(req: IncomingMessage): string | null {
+  return req.socket.remoteAddress ?? null;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function requestIdOf(req: IncomingMessage, generate: () => string): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : generate();
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new HttpError('INVALID_REQUEST', 'The request body must be JSON (Content-Type: application/json).');
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError('INVALID_REQUEST', 'The request body is not valid JSON.');
+  }
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store, private',
+    pragma: 'no-cache',
+    expires: '0',
+    'x-request-id': requestId,
+    ...headers,
+  });
+  res.end(payload);
+}
+
+export function errorBody(code: string, message: string, requestId: string, extra: Record<string, unknown> = {}) {
+  return { error: code, message, status: statusCodes[code] ?? 500, requestId, ...extra };
+}
+
+export type RestRouter = {
+  /** Handles the request when a route's path matches; false when no route's path does. */
+  handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean>;
+};
+
+export function createRestRouter(deps: {
+  routes: Route[];
+  services: Services;
+  authenticate: Authenticate;
+  onError: (err: unknown, requestId: string) => void;
+}): RestRouter {
+  const routes = deps.routes.map(compile);
+
+  async function principalFor(req: IncomingMessage): Promise<Principal | null> {
+    const source = tokenFromHeaders({
+      authorization: req.headers.authorization,
+      xRunlaneToken: req.headers['x-runlane-token'] as string | undefined,
+    });
+    if (!source) return null;
+    return deps.authenticate(source.token, { ip: clientIp(req), method: source.method });
+  }
+
+  return {
+    async handle(req, res, requestId) {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const matching = routes
+        .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
+        .filter((m) => m.match);
+      if (matching.length === 0) return false;
+      const found = matching.find((m) => m.route.method === req.method || (req.method === 'HEAD' && m.route.method === 'GET'));
+      try {
+        if (!found) {
+          const allow = [...new Set(matching.map((m) => m.route.method))].join(', ');
+          sendJson(res, 405, errorBody('METHOD_NOT_ALLOWED', `Use ${allow} on this path.`, requestId), requestId, {
+            allow,
+          });
+          return true;
+        }
+        const { route, match } = found;
+        let principal: Principal | null = null;
+        if (route.scope) {
+          principal = await principalFor(req);
+          if (!principal) throw new UnauthenticatedError();
+          if (!principal.scopes.has(route.scope)) throw new ForbiddenError(route.scope);
+        }
+        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match![i + 1]!)]));
+        const body = await readJson(req);
+        const result = await route.handler({
+          requestId,
+          principal,
+          params,
+          query: url.searchParams,
+          body,
+          services: deps.services,
+        });
+        sendJson(res, result.status, result.body, requestId, result.headers);
+      } catch (err) {
+        sendError(res, err, requestId, deps.onError);
+      }
+      return true;
+    },
+  };
+}
+
+export function sendError(res: ServerResponse, err: unknown, requestId: string, onError: (err: unknown, id: string) => void) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof ForbiddenError) {
+    sendJson(res, 403, errorBody('FORBIDDEN', err.message, requestId, { requiredScope: err.requiredScope }), requestId);
+  } else if (err instanceof HttpError) {
+    sendJson(res, statusCodes[err.code] ?? 400, errorBody(err.code, err.message, requestId), requestId);
+  } else if (err instanceof DomainError && err.code in statusCodes) {
+    const extra = err instanceof InputError && err.field ? { field: err.field } : {};
+    sendJson(res, statusCodes[err.code]!, errorBody(err.code, err.message, requestId, extra), requestId);
+  } else {
+    onError(err, requestId);
+    sendJson(res, 500, errorBody('INTERNAL_ERROR', 'Something went wrong on our side.', requestId), requestId);
+  }
+}

@@ -1,0 +1,6 @@
+import type { Route } from '../platform/rest';
+import { accountRoutes } from '../modules/accounts/accounts.rest';
+import { systemRoutes } from '../modules/system/system.rest';
+
+/** Every module's REST routes. */
+export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes];

@@ -1,0 +1,14 @@
+import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { builder } from '../graphql/builder';
+import '../graphql/scalars';
+import '../graphql/errors';
+// Every module's schema file, for its side effect of registering types and fields.
+import '../modules/accounts/accounts.schema';
+
+let schema: GraphQLSchema | undefined;
+
+/** The assembled schema, sorted so that `schema.graphql` diffs stay readable. */
+export function graphqlSchema(): GraphQLSchema {
+  schema ??= lexicographicSortSchema(builder.toSchema());
+  return schema;
+}
