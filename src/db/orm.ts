@@ -20,7 +20,7 @@ export async function createOrm(options: OrmOptions): Promise<Orm> {
     entities: options.entities,
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, tableName: 'runlane_migrations', silent: true, allOrNothing: true },
+    migrations: { migrationsList: migrations, tableName: 'runlane_migrations', silent: true, allOrNothing: true, snapshot: false },
     pool: { min: 0, max: options.poolSize, idleTimeoutMillis: 30_000 },
     driverOptions: {
       connection: {

@@ -19,7 +19,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<void> {
   const dir = join(import.meta.dirname, '../../migrations');
   const hash = createHash('sha256');
-  for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(join(dir, file)));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) hash.update(file).update(readFileSync(join(dir, file)));
   const template = `runlane_tpl_${hash.digest('hex').slice(0, 12)}`;
   await ensureRoles(adminUrl());
   if (!(await databaseExists(adminUrl(), template))) {
