@@ -74,8 +74,11 @@ type Server = { name: string; child: ChildProcess; url: string; token: string };
 function startServer(name: string, databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
   const execArgv = ['--import', 'tsx'];
   if (cpuProfDir) {
-    mkdirSync(cpuProfDir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}-\${pid}.cpuprofile`);
+    // One directory per server: the tsx loader thread writes a profile of its own beside the
+    // main thread's (the larger file).
+    const dir = join(cpuProfDir, name);
+    mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -129,14 +132,32 @@ type Target = { key: string; label: string; server: Server; path: string; auth: 
 
 type Figures = { reqPerSec: number; p50: number; p99: number; requests: number };
 
-async function load(target: Target, seconds: number): Promise<Result> {
-  const result = await autocannon({
+type Run = { result: Result; latencies: Float64Array };
+
+/**
+ * One autocannon run. Latencies are collected here from the 'response' events: autocannon's
+ * own histogram truncates them to whole milliseconds, too coarse for sub-millisecond p50s.
+ */
+async function load(target: Target, seconds: number): Promise<Run> {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  const instance = autocannon({
     url: `${target.server.url}${target.path}`,
     connections,
     pipelining: 1,
     duration: seconds,
     headers: target.auth ? { authorization: `Bearer ${target.server.token}` } : {},
   });
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    if (statusCode < 200 || statusCode >= 300) return;
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[count++] = responseTime;
+  });
+  const result = await instance;
   const statuses = Object.keys(result.statusCodeStats ?? {}).join(', ') || 'none';
   if (result.non2xx !== 0 || result.errors !== 0 || result.timeouts !== 0 || result.requests.total === 0) {
     throw new Error(
@@ -144,14 +165,20 @@ async function load(target: Target, seconds: number): Promise<Result> {
         `out of ${result.requests.total} (status codes: ${statuses})`,
     );
   }
-  return result;
+  return { result, latencies: latencies.subarray(0, count).sort() };
 }
 
-function figures(result: Result): Figures {
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+function figures({ result, latencies }: Run): Figures {
   return {
     reqPerSec: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
     requests: result.requests.total,
   };
 }
@@ -263,7 +290,8 @@ async function main(): Promise<number> {
 }
 
 function round(f: Figures) {
-  return { reqPerSec: Math.round(f.reqPerSec), p50Ms: f.p50, p99Ms: f.p99, requests: f.requests };
+  const ms = (v: number) => Number(v.toFixed(3));
+  return { reqPerSec: Math.round(f.reqPerSec), p50Ms: ms(f.p50), p99Ms: ms(f.p99), requests: f.requests };
 }
 
 let exitCode = 1;
