@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
-import type { ChildMessage } from './support/serve-child';
+import type { ChildMessage, ParentMessage } from './support/serve-child';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -69,7 +69,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------- server children
 
-type Server = { name: string; child: ChildProcess; url: string; token: string };
+type Server = { name: string; child: ChildProcess; url: string; token: string; cpu(): Promise<number> };
+
+let cpuRequests = 0;
+
+/** The child's CPU time so far (user + system, µs), asked over IPC. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  const id = ++cpuRequests;
+  return new Promise((resolvePromise, reject) => {
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === 'cpu' && message.id === id) {
+        child.off('message', onMessage);
+        resolvePromise(message.micros);
+      }
+    };
+    child.on('message', onMessage);
+    if (!child.send({ type: 'cpu', id } satisfies ParentMessage)) reject(new Error('server child is gone'));
+  });
+}
 
 function startServer(name: string, databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
   const execArgv = ['--import', 'tsx'];
@@ -104,7 +121,13 @@ function startServer(name: string, databaseUrl: string, env: Record<string, stri
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'ready') {
         child.off('exit', onExit);
-        resolvePromise({ name, child, url: `http://127.0.0.1:${message.port}`, token: message.token });
+        resolvePromise({
+          name,
+          child,
+          url: `http://127.0.0.1:${message.port}`,
+          token: message.token,
+          cpu: () => cpuOf(child),
+        });
       } else if (message.type === 'error') {
         child.off('exit', onExit);
         reject(new Error(`server ${name} failed to start:\n${message.message}`));
@@ -121,18 +144,27 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(timer);
       resolvePromise();
     });
-    if (child.connected) child.send({ type: 'stop' });
+    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
     else child.kill('SIGTERM');
   });
 }
 
 // ---------------------------------------------------------------- load
 
-type Target = { key: string; label: string; server: Server; path: string; auth: boolean };
+type Target = { key: string; kind: string; label: string; server: Server; path: string; auth: boolean };
 
-type Figures = { reqPerSec: number; p50: number; p99: number; requests: number };
+type Figures = {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  /** Server CPU time (user + system) per request, µs: independent of who the bottleneck was. */
+  cpuPerRequest: number;
+  /** Share of one core the server used during the run; well below 1 means the load generator was the limit. */
+  serverBusy: number;
+};
 
-type Run = { result: Result; latencies: Float64Array };
+type Run = { result: Result; latencies: Float64Array; cpuMicros: number };
 
 /**
  * One autocannon run. Latencies are collected here from the 'response' events: autocannon's
@@ -141,6 +173,7 @@ type Run = { result: Result; latencies: Float64Array };
 async function load(target: Target, seconds: number): Promise<Run> {
   let latencies = new Float64Array(1 << 16);
   let count = 0;
+  const cpuBefore = await target.server.cpu();
   const instance = autocannon({
     url: `${target.server.url}${target.path}`,
     connections,
@@ -158,6 +191,7 @@ async function load(target: Target, seconds: number): Promise<Run> {
     latencies[count++] = responseTime;
   });
   const result = await instance;
+  const cpuMicros = (await target.server.cpu()) - cpuBefore;
   const statuses = Object.keys(result.statusCodeStats ?? {}).join(', ') || 'none';
   if (result.non2xx !== 0 || result.errors !== 0 || result.timeouts !== 0 || result.requests.total === 0) {
     throw new Error(
@@ -165,7 +199,7 @@ async function load(target: Target, seconds: number): Promise<Run> {
         `out of ${result.requests.total} (status codes: ${statuses})`,
     );
   }
-  return { result, latencies: latencies.subarray(0, count).sort() };
+  return { result, latencies: latencies.subarray(0, count).sort(), cpuMicros };
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -174,12 +208,14 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[index]!;
 }
 
-function figures({ result, latencies }: Run): Figures {
+function figures({ result, latencies, cpuMicros }: Run): Figures {
   return {
     reqPerSec: result.requests.total / result.duration,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     requests: result.requests.total,
+    cpuPerRequest: cpuMicros / result.requests.total,
+    serverBusy: cpuMicros / 1e6 / result.duration,
   };
 }
 
@@ -204,15 +240,18 @@ async function main(): Promise<number> {
   await migrate(withDatabase(adminUrl, database), ROLES.owner);
   const appUrl = withDatabase(adminUrl, database, ROLES.app, '');
 
-  const [cached, uncached] = await Promise.all([
+  const [cached, stubbed, uncached] = await Promise.all([
     startServer('cache-on', appUrl),
+    startServer('auth-stub', appUrl, { BENCH_AUTH_STUB: '1' }),
     startServer('cache-off', appUrl, { RUNLANE_AUTH_CACHE_MS: '0' }),
   ]);
 
+  const whoamiPath = '/agents/v1/auth/whoami';
   const targets: Target[] = [
-    { key: 'healthz', label: 'GET /healthz (no auth)', server: cached, path: '/healthz', auth: false },
-    { key: 'whoami', label: 'GET /agents/v1/auth/whoami (auth, cache)', server: cached, path: '/agents/v1/auth/whoami', auth: true },
-    { key: 'whoamiNoCache', label: 'GET whoami, cache off (DB per request)', server: uncached, path: '/agents/v1/auth/whoami', auth: true },
+    { key: 'healthz', kind: 'baseline', label: 'GET /healthz (no auth)', server: cached, path: '/healthz', auth: false },
+    { key: 'whoami', kind: 'runlane', label: `GET ${whoamiPath} (auth, cache)`, server: cached, path: whoamiPath, auth: true },
+    { key: 'whoamiStub', kind: 'diag', label: 'whoami, auth stubbed (route cost only)', server: stubbed, path: whoamiPath, auth: true },
+    { key: 'whoamiNoCache', kind: 'runlane', label: 'whoami, cache off (DB per request)', server: uncached, path: whoamiPath, auth: true },
   ];
 
   if (warmup > 0) {
@@ -222,8 +261,8 @@ async function main(): Promise<number> {
     }
   }
 
-  // Alternate the runs (healthz, whoami, no-cache, healthz, …) so drift on a busy machine hits all
-  // three alike; keep the best run of each.
+  // Alternate the runs (healthz, whoami, …, healthz, whoami, …) so drift on a busy machine hits
+  // all of them alike; keep the best run (highest req/s) of each.
   const best = new Map<string, Figures>();
   const all: Record<string, Figures[]> = {};
   for (let round = 1; round <= rounds; round++) {
@@ -231,41 +270,58 @@ async function main(): Promise<number> {
       const f = figures(await load(target, duration));
       (all[target.key] ??= []).push(f);
       process.stdout.write(
-        `  round ${round}/${rounds} ${pad(target.label, 42)} ${pad(f.reqPerSec.toFixed(0), 7, true)} req/s  p99 ${fmtMs(f.p99)} ms\n`,
+        `  round ${round}/${rounds} ${pad(target.label, 42)} ${pad(f.reqPerSec.toFixed(0), 7, true)} req/s` +
+          `  p99 ${fmtMs(f.p99)} ms  server ${f.cpuPerRequest.toFixed(0)} µs CPU/req, ${(f.serverBusy * 100).toFixed(0)}% busy\n`,
       );
       const previous = best.get(target.key);
       if (!previous || f.reqPerSec > previous.reqPerSec) best.set(target.key, f);
     }
   }
 
-  const healthz = best.get('healthz')!;
-  const whoami = best.get('whoami')!;
-  const noCache = best.get('whoamiNoCache')!;
+  const get = (key: string) => best.get(key)!;
+  const healthz = get('healthz');
+  const whoami = get('whoami');
+  const stub = get('whoamiStub');
+  const noCache = get('whoamiNoCache');
   const ratio = whoami.reqPerSec / healthz.reqPerSec;
-  const ratioNoCache = noCache.reqPerSec / healthz.reqPerSec;
   const met = ratio >= GOAL;
 
-  const labelWidth = 52;
-  const rows: [string, string, Figures][] = [
-    ['baseline', 'GET /healthz (no auth)', healthz],
-    ['runlane', 'GET /agents/v1/auth/whoami (auth, cache)', whoami],
-    ['runlane', 'whoami, cache off (DB per request)', noCache],
-  ];
+  const labelWidth = 58;
   console.log('');
   console.log(`bench:auth — ${connections} connections, ${duration} s per run, best of ${rounds}`);
-  console.log(`${pad('', labelWidth)}${pad('req/s', 9, true)}${pad('p50 ms', 10, true)}${pad('p99 ms', 10, true)}`);
-  for (const [kind, label, f] of rows) {
+  console.log(
+    `${pad('', labelWidth)}${pad('req/s', 8, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}` +
+      `${pad('server µs CPU/req', 19, true)}${pad('busy', 6, true)}`,
+  );
+  for (const target of targets) {
+    const f = get(target.key);
     console.log(
-      `${pad(`${pad(kind, 10)}${label}`, labelWidth)}${pad(f.reqPerSec.toFixed(0), 9, true)}` +
-        `${pad(fmtMs(f.p50), 10, true)}${pad(fmtMs(f.p99), 10, true)}`,
+      `${pad(`${pad(target.kind, 10)}${target.label}`, labelWidth)}${pad(f.reqPerSec.toFixed(0), 8, true)}` +
+        `${pad(fmtMs(f.p50), 9, true)}${pad(fmtMs(f.p99), 9, true)}` +
+        `${pad(f.cpuPerRequest.toFixed(0), 19, true)}${pad(`${(f.serverBusy * 100).toFixed(0)}%`, 6, true)}`,
     );
   }
-  const cost = (1 - ratio) * 100;
   console.log(
     `ratio whoami/healthz throughput: ${ratio.toFixed(2)}  (goal ≥ ${GOAL.toFixed(2)})  → auth costs ` +
-      `${cost.toFixed(0)}% of throughput — ${met ? 'GOAL MET' : 'GOAL MISSED'}`,
+      `${((1 - ratio) * 100).toFixed(0)}% of throughput — ${met ? 'GOAL MET' : 'GOAL MISSED'}`,
   );
-  console.log(`ratio whoami (cache off)/healthz throughput: ${ratioNoCache.toFixed(2)}`);
+  const cpuRatio = healthz.cpuPerRequest / whoami.cpuPerRequest;
+  console.log(
+    `  by server CPU per request: healthz ${healthz.cpuPerRequest.toFixed(0)} µs, whoami ${whoami.cpuPerRequest.toFixed(0)} µs ` +
+      `(ratio ${cpuRatio.toFixed(2)}); of the ${(whoami.cpuPerRequest - healthz.cpuPerRequest).toFixed(0)} µs extra, ` +
+      `${(stub.cpuPerRequest - healthz.cpuPerRequest).toFixed(0)} µs is the REST route itself (auth stubbed) and ` +
+      `${(whoami.cpuPerRequest - stub.cpuPerRequest).toFixed(0)} µs authentication`,
+  );
+  console.log(
+    `  cache off: ${(noCache.reqPerSec / healthz.reqPerSec).toFixed(2)} of healthz throughput, ` +
+      `${noCache.cpuPerRequest.toFixed(0)} µs server CPU per request`,
+  );
+  if (healthz.serverBusy < 0.9) {
+    console.log(
+      `  note: the server was ${(healthz.serverBusy * 100).toFixed(0)}% busy during /healthz, so that baseline is bounded ` +
+        `by the load generator sharing this ${cpus}-CPU machine, not by the server`,
+    );
+  }
   console.log('');
   console.log(
     JSON.stringify({
@@ -277,11 +333,10 @@ async function main(): Promise<number> {
       durationS: duration,
       rounds,
       goal: GOAL,
-      healthz: round(healthz),
-      whoami: round(whoami),
-      whoamiNoCache: round(noCache),
+      ...Object.fromEntries(targets.map((t) => [t.key, round(get(t.key))])),
       ratio: Number(ratio.toFixed(3)),
-      ratioNoCache: Number(ratioNoCache.toFixed(3)),
+      cpuRatio: Number(cpuRatio.toFixed(3)),
+      ratioNoCache: Number((noCache.reqPerSec / healthz.reqPerSec).toFixed(3)),
       goalMet: met,
       runs: Object.fromEntries(Object.entries(all).map(([k, list]) => [k, list.map(round)])),
     }),
@@ -291,7 +346,14 @@ async function main(): Promise<number> {
 
 function round(f: Figures) {
   const ms = (v: number) => Number(v.toFixed(3));
-  return { reqPerSec: Math.round(f.reqPerSec), p50Ms: ms(f.p50), p99Ms: ms(f.p99), requests: f.requests };
+  return {
+    reqPerSec: Math.round(f.reqPerSec),
+    p50Ms: ms(f.p50),
+    p99Ms: ms(f.p99),
+    requests: f.requests,
+    serverCpuUsPerReq: Math.round(f.cpuPerRequest),
+    serverBusy: Number(f.serverBusy.toFixed(2)),
+  };
 }
 
 let exitCode = 1;

@@ -3,21 +3,26 @@
  * its event loop or CPU. Started by bench/*.bench.ts with child_process.fork.
  *
  * Env in:  DATABASE_URL (as runlane_app), any other Runlane setting (RUNLANE_AUTH_CACHE_MS, …),
- *          BENCH_TENANT_SLUG (optional).
+ *          BENCH_TENANT_SLUG (optional), BENCH_AUTH_STUB=1 (diagnostic: every token check is
+ *          replaced by a constant principal, so the REST route is measured without authentication).
  * IPC out: { type: 'ready', port, token, tenantId, accountId } once listening, or
  *          { type: 'error', message }.
- * IPC in:  { type: 'stop' } closes the server and exits 0 (so --cpu-prof gets written).
+ * IPC in:  { type: 'cpu', id } answers { type: 'cpu', id, micros } (user + system CPU time so far);
+ *          { type: 'stop' } closes the server and exits 0 (so --cpu-prof gets written).
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/config';
 import { createApp, createAppHttpServer, type App } from '../../src/app';
-import type { HttpServer } from '../../src/http/server';
+import { createHttpServer, type HttpServer } from '../../src/http/server';
 import { createLogger } from '../../src/platform/log';
 import { SCOPES } from '../../src/modules/accounts/scopes';
 
 export type ChildMessage =
   | { type: 'ready'; port: number; token: string; tenantId: string; accountId: string }
+  | { type: 'cpu'; id: number; micros: number }
   | { type: 'error'; message: string };
+
+export type ParentMessage = { type: 'stop' } | { type: 'cpu'; id: number };
 
 function send(message: ChildMessage): void {
   process.send?.(message);
@@ -43,8 +48,6 @@ async function main(): Promise<void> {
   const config = loadConfig({ RUNLANE_ENV: 'test', LOG_LEVEL: 'silent', ...process.env, HOST: '127.0.0.1', PORT: '0' });
   if (!config.database.url) throw new Error('DATABASE_URL is required.');
   app = await createApp({ config, databaseUrl: config.database.url, log: createLogger(config.logLevel) });
-  http = createAppHttpServer(app);
-  const port = await http.listen(0, '127.0.0.1');
 
   const slug = process.env.BENCH_TENANT_SLUG ?? `bench-${randomBytes(4).toString('hex')}`;
   const created = await app.services.tenants.create({ slug });
@@ -54,11 +57,32 @@ async function main(): Promise<void> {
     description: 'Read-only account for bench:auth',
     scopes: ['health:read', 'readiness:read', 'auth:read'],
   });
+
+  if (process.env.BENCH_AUTH_STUB === '1') {
+    // Same server as createAppHttpServer, but authentication answers a fixed principal (the
+    // reader's, resolved once for real): what remains is the cost of the route itself.
+    const principal = await app.authenticator.authenticate(reader.token, { ip: '127.0.0.1', method: 'authorization' });
+    const a = app;
+    http = createHttpServer({
+      services: a.services,
+      authenticate: async (_token, context) => ({ ...principal, authMethod: context.method }),
+      limits: { complexity: a.config.graphql.maxComplexity, depth: a.config.graphql.maxDepth, breadth: 200 },
+      graphiql: a.config.graphql.graphiql,
+      onError: (err, requestId) => a.log.error({ err, requestId }, 'request failed'),
+    });
+  } else {
+    http = createAppHttpServer(app);
+  }
+  const port = await http.listen(0, '127.0.0.1');
   send({ type: 'ready', port, token: reader.token, tenantId: created.tenant.id, accountId: reader.account.id });
 }
 
-process.on('message', (message: { type?: string }) => {
+process.on('message', (message: ParentMessage) => {
   if (message?.type === 'stop') void stop(0);
+  if (message?.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    send({ type: 'cpu', id: message.id, micros: user + system });
+  }
 });
 // The parent went away (crash, Ctrl-C): do not linger holding database connections.
 process.on('disconnect', () => void stop(0));

@@ -243,6 +243,12 @@ async function chooseDatabaseDir(dataDir: string, runAs: OsUser | undefined, log
   const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
   const parent = path.join(await fs.realpath(os.tmpdir()), `runlane-embedded-${hash}`);
   await fs.mkdir(parent, { recursive: true, mode: 0o700 });
+  // The name is predictable and the temp dir shared: refuse anything someone else planted there
+  // (a symlink would make the chown below hand some other directory to the postgres user).
+  const planted = await fs.lstat(parent);
+  if (!planted.isDirectory() || (planted.uid !== 0 && planted.uid !== runAs.uid)) {
+    throw new Error(`${parent} exists but is not a directory owned by root or postgres; remove it and retry`);
+  }
   await fs.chown(parent, runAs.uid, runAs.gid);
   await fs.chmod(parent, 0o700);
   const fallback = path.join(parent, 'pg');
@@ -445,7 +451,7 @@ function logFilter(log: (msg: string) => void): { onLog: (chunk: string) => void
   let startedUp = false;
   let pending = '';
   const noise =
-    /the database system is (starting up|shutting down|not yet accepting connections)|terminating connection due to administrator command/;
+    /the database system is (starting up|shutting down|not yet accepting connections)|terminating connection due to administrator command|lock file "postmaster.pid" already exists/;
   const line = (raw: string) => {
     const text = raw.replace(/^\[STDERR\] /, '').trimEnd();
     if (!text) return;
@@ -652,7 +658,12 @@ function track(instance: EmbeddedPostgres, port: number, log: (msg: string) => v
   const child = childOf(instance);
   let stopping: Promise<void> | undefined;
   child?.once('exit', (code, signal) => {
-    if (!stopping) log(`embedded PostgreSQL exited unexpectedly (code ${code ?? 'null'}, signal ${signal ?? 'null'})`);
+    if (stopping) return;
+    log(
+      code === 0
+        ? 'embedded PostgreSQL shut down before runlane asked it to (it got a signal directly, e.g. Ctrl-C in the terminal)'
+        : `embedded PostgreSQL exited unexpectedly (code ${code ?? 'null'}, signal ${signal ?? 'null'})`,
+    );
   });
 
   const server: StartedServer & RunningServer = {

@@ -107,6 +107,9 @@ export function mapDriverError(err: unknown): unknown {
 function pgCodeError(err: unknown): DomainError | undefined {
   const code = (err as { code?: string } | null)?.code;
   switch (code) {
+    case '22021': // character_not_in_repertoire, e.g. a NUL byte in text
+    case '08P01': // protocol_violation: what pg reports for a NUL byte in a parameter
+      return new InputError('Text must not contain NUL characters or invalid UTF-8.');
     case '22P02': // invalid_text_representation, e.g. a malformed uuid
     case '22007': // invalid_datetime_format
     case '22008': // datetime_field_overflow

@@ -71,7 +71,8 @@ export const builder = new SchemaBuilder<Builder>({
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesQueryOptions: false,
-    nodeQueryOptions: { authScopes: { authenticated: true } },
+    // node(id) is defined in ./node.ts so that authentication runs before the id is parsed.
+    nodeQueryOptions: false,
   },
   complexity: {
     defaultComplexity: 1,

@@ -2,6 +2,7 @@ import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { builder } from '../graphql/builder';
 import '../graphql/scalars';
 import '../graphql/errors';
+import '../graphql/node';
 // Every module's schema file, for its side effect of registering types and fields.
 import '../modules/accounts/accounts.schema';
 

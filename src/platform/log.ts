@@ -10,6 +10,7 @@ export function createLogger(level: string, name = 'runlane'): Logger {
   return pino({
     name,
     level,
+    serializers: { err: serializeError },
     redact: {
       paths: [
         'token',
@@ -26,4 +27,23 @@ export function createLogger(level: string, name = 'runlane'): Logger {
       censor: '[redacted]',
     },
   });
+}
+
+const SQL_START = /^\s*(insert|update|delete|select|with|alter|create|drop)\b/i;
+
+/**
+ * Driver errors carry the failed statement (with parameters) in their message; keep only the
+ * database's own reason so rows and hashes never reach the logs.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const raw = err.message;
+  const reason = SQL_START.test(raw) ? raw.slice(raw.lastIndexOf(' - ') + 3) : raw;
+  const code = (err as { code?: unknown }).code;
+  return {
+    type: err.name,
+    message: reason,
+    ...(typeof code === 'string' ? { code } : {}),
+    stack: SQL_START.test(raw) ? undefined : err.stack,
+  };
 }

@@ -29,7 +29,7 @@ describe('GraphQL complexity limit (RUNLANE_GRAPHQL_MAX_COMPLEXITY=20)', () => {
       path: ['accounts'],
       extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'complexity' },
     });
-    expect(body.errors![0].message).toMatch(/^Query complexity \d+ exceeds the limit of 20\.$/);
+    expect(body.errors![0]!.message).toMatch(/^Query complexity \d+ exceeds the limit of 20\.$/);
   });
 
   it('counts the whole operation, not each root field alone', async () => {

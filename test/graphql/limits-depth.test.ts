@@ -26,7 +26,7 @@ function expectTooDeep(body: { data?: unknown; errors?: { message: string; exten
     path: ['accounts'],
     extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'depth' },
   });
-  expect(body.errors![0].message).toBe('Query depth 4 exceeds the limit of 3.');
+  expect(body.errors![0]!.message).toBe('Query depth 4 exceeds the limit of 3.');
 }
 
 describe('GraphQL depth limit (RUNLANE_GRAPHQL_MAX_DEPTH=3)', () => {

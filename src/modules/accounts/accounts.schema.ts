@@ -2,6 +2,7 @@ import { builder } from '../../graphql/builder';
 import { principalOf } from '../../graphql/context';
 import { commonErrors } from '../../graphql/errors';
 import { entityId } from '../../graphql/ids';
+import { registerNodeLoader } from '../../graphql/node';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { effectiveStatus, type Account } from './account.entity';
 import type { AccountService, AccountWithToken } from './account.service';
@@ -16,6 +17,10 @@ declare module '../../platform/services' {
     tenants: TenantService;
   }
 }
+
+registerNodeLoader('Account', (ctx, id) =>
+  ctx.services.accounts.find(principalOf(ctx).tenantId, id),
+);
 
 const AccountStatusEnum = builder.enumType('AccountStatus', {
   values: ['ACTIVE', 'PAUSED', 'REVOKED', 'EXPIRED'] as const,
