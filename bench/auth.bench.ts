@@ -60,8 +60,11 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
+// `on`, not `once`: tsx relays Ctrl-C a second time when this (busy) process does not acknowledge
+// it within 30 ms, and a signal without a listener would exit at once, leaving the database behind.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (cleaning) return;
     console.error(`\nbench:auth: ${signal}, cleaning up…`);
     void cleanup().finally(() => process.exit(130));
   });

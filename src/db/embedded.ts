@@ -445,23 +445,24 @@ function removeExitHooks(): void {
   processHooks.clear();
 }
 
-/** Forwards only what looks like trouble; everything else PostgreSQL says is dropped. */
+/** Forwards only what looks like trouble once running; keeps the recent output for error messages. */
 function logFilter(log: (msg: string) => void): { onLog: (chunk: string) => void; started(): void; tail(): string } {
   const recent: string[] = [];
   let startedUp = false;
   let pending = '';
   const noise =
-    /the database system is (starting up|shutting down|not yet accepting connections)|terminating connection due to administrator command|lock file "postmaster.pid" already exists/;
+    /the database system is (starting up|shutting down|not yet accepting connections)|terminating connection due to administrator command/;
   const line = (raw: string) => {
     const text = raw.replace(/^\[STDERR\] /, '').trimEnd();
     if (!text) return;
     recent.push(text);
     if (recent.length > 30) recent.shift();
-    const serious = /\b(FATAL|PANIC):|terminated by signal|was terminated by/.test(text);
-    // Before the server is up, ERRORs (and initdb's "error:") explain a failed start; after
-    // that, ERRORs are about some client's statement and reach that client anyway.
-    const early = !startedUp && /\bERROR:|\berror:|could not /i.test(text);
-    if ((serious || early) && !noise.test(text)) log(`embedded PostgreSQL: ${text}`);
+    // Until the server is up, its output only matters if starting fails, and then it is part of
+    // the error thrown (a lost port race or a concurrent start is retried silently). After that,
+    // ERRORs concern some client's statement and reach that client anyway.
+    if (startedUp && /\b(FATAL|PANIC):|terminated by signal/.test(text) && !noise.test(text)) {
+      log(`embedded PostgreSQL: ${text}`);
+    }
   };
   return {
     onLog: (chunk: string) => {
@@ -610,6 +611,16 @@ function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
+/** Immediate shutdown (SIGQUIT), then SIGKILL if even that hangs. */
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGQUIT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function startServer(args: StartArgs): Promise<StartedServer | { reusePort: number }> {
   const Library = await loadLibrary();
   const filter = logFilter(args.log);
@@ -629,7 +640,7 @@ async function startServer(args: StartArgs): Promise<StartedServer | { reusePort
       ]);
     } catch (err) {
       const child = childOf(instance);
-      if (child && !hasExited(child)) child.kill('SIGQUIT');
+      if (child) await killAndWait(child);
       const output = filter.tail();
       lastError = new Error(
         `embedded PostgreSQL did not start${err instanceof Error ? `: ${err.message}` : ''}` +
