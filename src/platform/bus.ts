@@ -1,10 +1,14 @@
-import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 /**
  * Fan-out of small messages between processes, published after the transaction that caused
  * them has committed. PostgreSQL stays the source of truth: a lost message may delay a
  * subscriber, never lose data.
+ *
+ * Subscribers in the publishing process receive the message before publish() returns, so a
+ * process always sees its own changes at once (a rotated token is dead here before the
+ * mutation answers); other processes receive it through Redis.
  */
 export interface Bus {
   readonly kind: 'redis' | 'in-process';
@@ -17,21 +21,69 @@ export interface Bus {
 
 const PREFIX = 'runlane:';
 
+type Handler = (message: unknown) => void;
+
+/** Local subscribers of one process, each handler isolated from the others' failures. */
+class LocalHandlers {
+  private readonly byChannel = new Map<string, Set<Handler>>();
+
+  constructor(private readonly onError: (err: Error) => void) {}
+
+  /** True when this is the channel's first handler. */
+  add(channel: string, handler: Handler): boolean {
+    let set = this.byChannel.get(channel);
+    const first = !set;
+    if (!set) {
+      set = new Set();
+      this.byChannel.set(channel, set);
+    }
+    set.add(handler);
+    return first;
+  }
+
+  /** True when the channel has no handler left. */
+  remove(channel: string, handler: Handler): boolean {
+    const set = this.byChannel.get(channel);
+    if (!set) return false;
+    set.delete(handler);
+    if (set.size > 0) return false;
+    this.byChannel.delete(channel);
+    return true;
+  }
+
+  deliver(channel: string, message: unknown): void {
+    for (const handler of this.byChannel.get(channel) ?? []) {
+      try {
+        // A copy each, so subscribers never share objects with the publisher or each other.
+        handler(structuredClone(message));
+      } catch (err) {
+        this.onError(err as Error);
+      }
+    }
+  }
+
+  clear(): void {
+    this.byChannel.clear();
+  }
+}
+
 /** Single-process mode only: nothing crosses a process boundary. */
 export class InProcessBus implements Bus {
   readonly kind = 'in-process' as const;
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private readonly local: LocalHandlers;
 
-  async publish(channel: string, message: unknown): Promise<void> {
-    // Round-trip through JSON so subscribers never share objects with the publisher.
-    const copy = JSON.parse(JSON.stringify(message));
-    queueMicrotask(() => this.emitter.emit(channel, copy));
+  constructor(onError: (err: Error) => void = () => {}) {
+    this.local = new LocalHandlers(onError);
   }
 
-  async subscribe(channel: string, handler: (message: unknown) => void): Promise<() => Promise<void>> {
-    this.emitter.on(channel, handler);
+  async publish(channel: string, message: unknown): Promise<void> {
+    this.local.deliver(channel, message);
+  }
+
+  async subscribe(channel: string, handler: Handler): Promise<() => Promise<void>> {
+    this.local.add(channel, handler);
     return async () => {
-      this.emitter.off(channel, handler);
+      this.local.remove(channel, handler);
     };
   }
 
@@ -40,7 +92,7 @@ export class InProcessBus implements Bus {
   }
 
   async close(): Promise<void> {
-    this.emitter.removeAllListeners();
+    this.local.clear();
   }
 }
 
@@ -48,46 +100,43 @@ export class RedisBus implements Bus {
   readonly kind = 'redis' as const;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
-  private readonly handlers = new Map<string, Set<(message: unknown) => void>>();
+  private readonly local: LocalHandlers;
+  /** Marks this process's messages, which its subscribers already had at publish time. */
+  private readonly origin = randomUUID();
+  /** Redis SUBSCRIBE of each channel, awaited by every subscriber of it. */
+  private readonly attached = new Map<string, Promise<unknown>>();
 
   constructor(url: string, private readonly onError: (err: Error) => void = () => {}) {
-    const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false };
+    const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    this.local = new LocalHandlers(onError);
     this.publisher = new Redis(url, options);
     this.subscriber = new Redis(url, options);
     this.publisher.on('error', onError);
     this.subscriber.on('error', onError);
     this.subscriber.on('message', (raw: string, payload: string) => {
-      const set = this.handlers.get(raw.slice(PREFIX.length));
-      if (!set) return;
-      let message: unknown;
+      let envelope: { o?: string; m?: unknown };
       try {
-        message = JSON.parse(payload);
+        envelope = JSON.parse(payload);
       } catch {
         this.onError(new Error(`Dropped a malformed bus message on ${raw}`));
         return;
       }
-      for (const handler of set) handler(message);
+      if (envelope.o === this.origin) return;
+      this.local.deliver(raw.slice(PREFIX.length), envelope.m);
     });
   }
 
   async publish(channel: string, message: unknown): Promise<void> {
-    await this.publisher.publish(PREFIX + channel, JSON.stringify(message));
+    this.local.deliver(channel, message);
+    await this.publisher.publish(PREFIX + channel, JSON.stringify({ o: this.origin, m: message }));
   }
 
-  async subscribe(channel: string, handler: (message: unknown) => void): Promise<() => Promise<void>> {
-    let set = this.handlers.get(channel);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(channel, set);
-      await this.subscriber.subscribe(PREFIX + channel);
-    }
-    set.add(handler);
+  async subscribe(channel: string, handler: Handler): Promise<() => Promise<void>> {
+    if (this.local.add(channel, handler)) this.attached.set(channel, this.subscriber.subscribe(PREFIX + channel));
+    await this.attached.get(channel);
     return async () => {
-      const current = this.handlers.get(channel);
-      if (!current) return;
-      current.delete(handler);
-      if (current.size === 0) {
-        this.handlers.delete(channel);
+      if (this.local.remove(channel, handler)) {
+        this.attached.delete(channel);
         await this.subscriber.unsubscribe(PREFIX + channel);
       }
     };
@@ -102,12 +151,13 @@ export class RedisBus implements Bus {
   }
 
   async close(): Promise<void> {
-    this.handlers.clear();
+    this.local.clear();
+    this.attached.clear();
     this.publisher.disconnect();
     this.subscriber.disconnect();
   }
 }
 
 export function createBus(redisUrl: string | undefined, onError?: (err: Error) => void): Bus {
-  return redisUrl ? new RedisBus(redisUrl, onError) : new InProcessBus();
+  return redisUrl ? new RedisBus(redisUrl, onError) : new InProcessBus(onError);
 }

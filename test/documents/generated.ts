@@ -176,6 +176,7 @@ export type PauseAccountResult = Account | ConflictError | NotFoundError;
 export type Query = {
   __typename?: 'Query';
   accounts: QueryAccountsConnection;
+  /** Any entity by its global id or its UUID; null when it does not exist for this tenant. */
   node?: Maybe<Node>;
   viewer: Viewer;
 };
