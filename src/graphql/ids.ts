@@ -5,16 +5,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Entity arguments accept the Relay global id or the plain UUID REST uses. A global id of
- * another type, or garbage, names no entity of this type: NotFound rather than a parse error,
- * so probing ids learns nothing.
+ * another type, or garbage, names no entity of this type: null here, NotFound in entityId,
+ * never a parse error, so probing ids learns nothing.
  */
-export function entityId(id: string, typename: string): string {
+export function optionalEntityId(id: string, typename: string): string | null {
   if (UUID.test(id)) return id.toLowerCase();
   try {
     const decoded = decodeGlobalID(id);
     if (decoded.typename === typename && UUID.test(decoded.id)) return decoded.id.toLowerCase();
   } catch {
-    // fall through
+    // not a global id
   }
-  throw new NotFoundError(typename);
+  return null;
+}
+
+export function entityId(id: string, typename: string): string {
+  const uuid = optionalEntityId(id, typename);
+  if (!uuid) throw new NotFoundError(typename);
+  return uuid;
 }

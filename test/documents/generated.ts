@@ -175,10 +175,17 @@ export type PauseAccountResult = Account | ConflictError | NotFoundError;
 
 export type Query = {
   __typename?: 'Query';
+  /** One account by global id or UUID; null when this tenant has no such account. */
+  account?: Maybe<Account>;
   accounts: QueryAccountsConnection;
   /** Any entity by its global id or its UUID; null when it does not exist for this tenant. */
   node?: Maybe<Node>;
   viewer: Viewer;
+};
+
+
+export type QueryAccountArgs = {
+  id: Scalars['ID']['input'];
 };
 
 

@@ -35,6 +35,13 @@ describe("a second tenant's token", () => {
     }
   });
 
+  it('reads null through account(id)', async () => {
+    for (const id of [alphaWorker.id, alphaWorker.uuid]) {
+      const { body } = await gql(server.url, beta.token, `query($id: ID!) { account(id: $id) { name } }`, { id });
+      expect(body).toEqual({ data: { account: null } });
+    }
+  });
+
   it('touches nothing through any account mutation', async () => {
     for (const name of ['pauseAccount', 'resumeAccount', 'revokeAccount', 'deleteAccount', 'rotateAccountToken']) {
       const { body } = await gql(

@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder';
 import { principalOf } from '../../graphql/context';
 import { commonErrors } from '../../graphql/errors';
-import { entityId } from '../../graphql/ids';
+import { entityId, optionalEntityId } from '../../graphql/ids';
 import { registerNodeLoader } from '../../graphql/node';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { effectiveStatus, type Account } from './account.entity';
@@ -116,6 +116,17 @@ builder.queryFields((t) => ({
     resolve: async (_root, _args, ctx) => {
       const principal = principalOf(ctx);
       return { ...principal, tenant: await ctx.services.tenants.get(principal.tenantId) };
+    },
+  }),
+  account: t.field({
+    type: AccountRef,
+    nullable: true,
+    description: 'One account by global id or UUID; null when this tenant has no such account.',
+    authScopes: { scope: 'accounts:read' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => {
+      const uuid = optionalEntityId(String(id), 'Account');
+      return uuid ? ctx.services.accounts.find(principalOf(ctx).tenantId, uuid) : null;
     },
   }),
   accounts: t.connection({

@@ -65,6 +65,13 @@ describe('creating and reading accounts', () => {
       id: created.account.id,
     });
     expect(node.body.data.node).toEqual({ name: 'Bootstrap Worker' });
+
+    for (const id of [created.account.id, created.account.uuid]) {
+      const one = await gql(server.url, owner.token, `query($id: ID!) { account(id: $id) { name } }`, { id });
+      expect(one.body.data.account).toEqual({ name: 'Bootstrap Worker' });
+    }
+    const none = await gql(server.url, owner.token, `{ account(id: "nope") { name } }`);
+    expect(none.body).toEqual({ data: { account: null } });
   });
 
   it('pages through accounts newest first with cursors', async () => {
