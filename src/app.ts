@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Config } from './config/config';
 import { createOrm, type Orm } from './db/orm';
 import { createBus, type Bus } from './platform/bus';
+import type { MasterKeyring } from './platform/crypto';
+import { SecretBox } from './platform/secret-box';
 import type { Logger } from './platform/log';
 import type { Services } from './platform/services';
 import { entities } from './modules/entities';
@@ -21,16 +23,23 @@ export type App = {
   bus: Bus;
   services: Services;
   authenticator: Authenticator;
+  secrets: SecretBox;
   log: Logger;
   close(): Promise<void>;
 };
 
 /** The composition root: one ORM, one bus, the services, shared by every door of this process. */
-export async function createApp(options: { config: Config; databaseUrl: string; log: Logger }): Promise<App> {
+export async function createApp(options: {
+  config: Config;
+  databaseUrl: string;
+  keyring: MasterKeyring;
+  log: Logger;
+}): Promise<App> {
   const { config, log } = options;
   const orm = await createOrm({ url: options.databaseUrl, poolSize: config.database.poolSize, entities });
   const bus = createBus(config.redisUrl, (err) => log.warn({ err: err.message }, 'bus error'));
   const onError = (err: unknown) => log.error({ err }, 'background error');
+  const secrets = new SecretBox(options.keyring);
   const accounts = new AccountService({ orm, bus, onPublishError: onError });
   const tenants = new TenantService({ orm });
   const authenticator = new Authenticator({ orm, bus, cacheMs: config.auth.cacheMs, onError });
@@ -43,6 +52,7 @@ export async function createApp(options: { config: Config; databaseUrl: string; 
     bus,
     services,
     authenticator,
+    secrets,
     log,
     async close() {
       await authenticator.stop();

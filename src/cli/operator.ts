@@ -1,7 +1,7 @@
 import { createApp, type App } from '../app';
 import { SCOPES } from '../modules/accounts/scopes';
 import type { Actor } from '../modules/accounts/account.service';
-import { CliError, configOrExit, loggerFor, openDatabase } from './runtime';
+import { CliError, configOrExit, keyringFor, loggerFor, openDatabase } from './runtime';
 
 /**
  * Administrative commands run as the operator of the installation: a short-lived app on the
@@ -10,9 +10,10 @@ import { CliError, configOrExit, loggerFor, openDatabase } from './runtime';
 export async function withOperatorApp<T>(work: (app: App) => Promise<T>): Promise<T> {
   const config = configOrExit();
   const log = loggerFor(config).child({}, { level: 'warn' });
+  const keyring = await keyringFor(config, log);
   const db = await openDatabase(config, log);
   try {
-    const app = await createApp({ config, databaseUrl: db.appUrl, log });
+    const app = await createApp({ config, databaseUrl: db.appUrl, keyring, log });
     try {
       return await work(app);
     } finally {

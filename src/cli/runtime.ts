@@ -2,6 +2,8 @@ import { ConfigError, loadConfig, type Config } from '../config/config';
 import { migrateAsOwner } from '../db/provision';
 import { startEmbeddedDatabase } from '../db/embedded';
 import { createLogger, type Logger } from '../platform/log';
+import type { MasterKeyring } from '../platform/crypto';
+import { resolveMasterKeyring } from '../platform/master-key';
 
 /** Thrown by commands for a user mistake: printed as one line, exit code 1 (2 for usage). */
 export class CliError extends Error {
@@ -58,4 +60,14 @@ export function requireRedisForSplit(config: Config, role: 'api' | 'worker'): vo
       `runlane ${role} needs DATABASE_URL: split processes share one PostgreSQL. Use \`runlane serve\` for the embedded database.`,
     );
   }
+}
+
+export function keyringFor(config: Config, log: Logger): Promise<MasterKeyring> {
+  return resolveMasterKeyring({
+    configured: config.masterKey,
+    previous: config.previousMasterKeys,
+    dataDir: config.dataDir,
+    production: config.env === 'production',
+    warn: (message) => log.warn(message),
+  });
 }

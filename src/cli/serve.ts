@@ -1,8 +1,8 @@
 import { createApp, createAppHttpServer, type App } from '../app';
-import { resolveMasterKey } from '../platform/master-key';
+import { resolveMasterKeyring } from '../platform/master-key';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import type { CommandArgs } from './index';
-import { configOrExit, loggerFor, openDatabase, requireRedisForSplit } from './runtime';
+import { configOrExit, keyringFor, loggerFor, openDatabase, requireRedisForSplit } from './runtime';
 import { tokenNotice } from './present';
 
 type Role = 'serve' | 'api' | 'worker';
@@ -12,14 +12,9 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
   const config = configOrExit();
   const log = loggerFor(config);
   if (role !== 'serve') requireRedisForSplit(config, role);
-  await resolveMasterKey({
-    configured: config.masterKey,
-    dataDir: config.dataDir,
-    production: config.env === 'production',
-    warn: (message) => log.warn(message),
-  });
+  const keyring = await keyringFor(config, log);
   const db = await openDatabase(config, log);
-  const app = await createApp({ config, databaseUrl: db.appUrl, log });
+  const app = await createApp({ config, databaseUrl: db.appUrl, keyring, log });
   const closers: (() => Promise<void>)[] = [];
 
   if (role === 'serve') await ensureDefaultTenant(app);

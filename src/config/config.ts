@@ -32,6 +32,12 @@ const environmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: redisUrl.optional(),
   RUNLANE_MASTER_KEY: masterKey.optional(),
+  RUNLANE_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .refine((v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32), {
+      message: 'must be a comma-separated list of 32-byte base64 keys',
+    })
+    .optional(),
   RUNLANE_DATA_DIR: z.string().min(1).default('.runlane'),
   RUNLANE_DEFAULT_TENANT: z
     .string()
@@ -54,6 +60,8 @@ export type Config = {
   database: { url?: string; ownerUrl?: string; poolSize: number };
   redisUrl?: string;
   masterKey?: Buffer;
+  /** Earlier master keys, accepted for unwrapping while `runlane keys rotate-master` runs. */
+  previousMasterKeys: Buffer[];
   dataDir: string;
   defaultTenant: string;
   auth: { cacheMs: number };
@@ -88,6 +96,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: { url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
     masterKey: e.RUNLANE_MASTER_KEY ? Buffer.from(e.RUNLANE_MASTER_KEY, 'base64') : undefined,
+    previousMasterKeys: (e.RUNLANE_PREVIOUS_MASTER_KEYS ?? '')
+      .split(',')
+      .filter((k) => k.trim())
+      .map((k) => Buffer.from(k.trim(), 'base64')),
     dataDir: e.RUNLANE_DATA_DIR,
     defaultTenant: e.RUNLANE_DEFAULT_TENANT,
     auth: { cacheMs: e.RUNLANE_AUTH_CACHE_MS },

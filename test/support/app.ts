@@ -1,6 +1,8 @@
 import { loadConfig } from '../../src/config/config';
 import { createApp, createAppHttpServer, type App } from '../../src/app';
 import { createLogger } from '../../src/platform/log';
+import { keyring, type MasterKeyring } from '../../src/platform/crypto';
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from './database';
 import { redisUrl } from './env';
 
@@ -17,7 +19,9 @@ export type TestServer = {
 let counter = 0;
 
 /** A real Runlane API on a fresh database and a random port. */
-export async function startTestServer(options: { redis?: boolean; db?: TestDatabase; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { redis?: boolean; db?: TestDatabase; env?: Record<string, string>; keyring?: MasterKeyring } = {},
+): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
   const config = loadConfig({
     RUNLANE_ENV: 'test',
@@ -26,7 +30,12 @@ export async function startTestServer(options: { redis?: boolean; db?: TestDatab
     ...(options.redis ? { REDIS_URL: redisUrl() } : {}),
     ...options.env,
   });
-  const app = await createApp({ config, databaseUrl: db.appUrl, log: createLogger(config.logLevel) });
+  const app = await createApp({
+    config,
+    databaseUrl: db.appUrl,
+    keyring: options.keyring ?? keyring(randomBytes(32)),
+    log: createLogger(config.logLevel),
+  });
   const http = createAppHttpServer(app);
   const port = await http.listen(0, '127.0.0.1');
   return {
