@@ -23,6 +23,11 @@ const redisUrl = z
   .string()
   .refine((v) => /^rediss?:\/\//.test(v), { message: 'must be a redis:// or rediss:// URL' });
 
+const httpUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^\s/]+/.test(v), { message: 'must be an http:// or https:// URL' })
+  .transform((v) => v.replace(/\/+$/, ''));
+
 const environmentSchema = z.object({
   RUNLANE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -51,6 +56,12 @@ const environmentSchema = z.object({
   WORKER_SLOTS: z.coerce.number().int().min(0).max(256).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  RUNLANE_KEY_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  RUNLANE_PROVIDER_URL_CLOUDFLARE: httpUrl.default('https://api.cloudflare.com'),
+  RUNLANE_PROVIDER_URL_GITHUB: httpUrl.default('https://api.github.com'),
+  RUNLANE_PROVIDER_URL_POSTMARK: httpUrl.default('https://api.postmarkapp.com'),
+  RUNLANE_PROVIDER_URL_OUTSTAND: httpUrl.default('https://api.outstand.so'),
 });
 
 export type Config = {
@@ -69,6 +80,11 @@ export type Config = {
   worker: { healthPort: number; slots: number };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   otlpEndpoint?: string;
+  /** Anthropic API base; unset means the SDK's default. */
+  anthropicBaseUrl?: string;
+  keyProbeTimeoutMs: number;
+  /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
+  providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
 
 export class ConfigError extends Error {
@@ -111,5 +127,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: { healthPort: e.WORKER_HEALTH_PORT, slots: e.WORKER_SLOTS },
     logLevel: e.LOG_LEVEL,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+    keyProbeTimeoutMs: e.RUNLANE_KEY_PROBE_TIMEOUT_MS,
+    providerUrls: {
+      cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,
+      github: e.RUNLANE_PROVIDER_URL_GITHUB,
+      postmark: e.RUNLANE_PROVIDER_URL_POSTMARK,
+      outstand: e.RUNLANE_PROVIDER_URL_OUTSTAND,
+    },
   };
 }
