@@ -4,6 +4,7 @@ import { serveCommand } from './serve';
 import { migrateCommand } from './migrate';
 import { tenantCommand } from './tenant';
 import { accountCommand } from './account';
+import { keysCommand } from './keys';
 
 const USAGE = `runlane — control plane for agent runs and workflows
 
@@ -16,6 +17,7 @@ Usage:
   runlane account create --name N --scopes a,b [--tenant SLUG] [--description D] [--owner O] [--expires-at ISO] [--json]
   runlane account list [--tenant SLUG] [--json]
   runlane account rotate <account-id> [--tenant SLUG] [--json]
+  runlane keys rotate-master    rewrap every tenant data key under the current master key
 
 Configuration comes from the environment; see README.md.`;
 
@@ -60,6 +62,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await tenantCommand(args);
       case 'account':
         return await accountCommand(args);
+      case 'keys':
+        return await keysCommand(args);
       default:
         throw new CliError(`Unknown command: ${command}\n\n${USAGE}`, 2);
     }
