@@ -28,5 +28,5 @@ export async function operatorFor(app: App, slug: string | undefined): Promise<A
   const tenantSlug = slug ?? app.config.defaultTenant;
   const tenantId = await app.services.tenants.idOf(tenantSlug);
   if (!tenantId) throw new CliError(`No tenant with slug "${tenantSlug}".`);
-  return { tenantId, scopes: new Set(SCOPES) };
+  return { tenantId, name: 'operator (cli)', scopes: new Set(SCOPES) };
 }

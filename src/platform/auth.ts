@@ -14,6 +14,13 @@ export type Principal = {
   tokenFingerprint: string;
 };
 
+/** Who performs an operation, as services see it: a tenant, an account (absent for the operator CLI), its scopes. */
+export type Actor = { tenantId: string; accountId?: string; name: string; scopes: ReadonlySet<string> };
+
+export function actorOf(principal: Principal): Actor {
+  return { tenantId: principal.tenantId, accountId: principal.accountId, name: principal.accountName, scopes: principal.scopes };
+}
+
 export type TokenSource = { token: string; method: AuthMethod };
 
 /** Reads the token from `Authorization: Bearer …` or `X-Runlane-Token`, in that order. */

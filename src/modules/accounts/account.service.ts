@@ -5,6 +5,7 @@ import { inTenant, type TenantEm } from '../../db/tenant-transaction';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { isUuid } from '../../db/ids';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
+import type { Actor } from '../../platform/auth';
 import type { Bus } from '../../platform/bus';
 import { AccountSchema, effectiveStatus, type Account } from './account.entity';
 import { isScope, type Scope } from './scopes';
@@ -14,8 +15,7 @@ import { issueToken } from './token';
 export const ACCOUNT_CHANGED = 'accounts.changed';
 export type AccountChanged = { tenantId: string; accountId: string; change: string };
 
-/** Who asks. Accounts can only hand out scopes they hold themselves. */
-export type Actor = { tenantId: string; accountId?: string; scopes: ReadonlySet<string> };
+export type { Actor };
 
 export type AccountWithToken = { account: Account; token: string };
 

@@ -1,4 +1,5 @@
 import { builder } from '../../graphql/builder';
+import { actorOf } from '../../platform/auth';
 import { principalOf } from '../../graphql/context';
 import { commonErrors } from '../../graphql/errors';
 import { entityId, optionalEntityId } from '../../graphql/ids';
@@ -171,10 +172,6 @@ const UpdateAccountInput = builder.inputType('UpdateAccountInput', {
 const write = { scope: 'accounts:write' } as const;
 const idArg = (t: { arg: { id: (o: { required: true }) => any } }) => ({ id: t.arg.id({ required: true }) });
 
-function actorOf(ctx: Parameters<typeof principalOf>[0]) {
-  const p = principalOf(ctx);
-  return { tenantId: p.tenantId, accountId: p.accountId, scopes: p.scopes };
-}
 
 function accountMutation(
   name: string,
@@ -205,7 +202,7 @@ builder.mutationFields((t) => ({
     authScopes: write,
     args: { input: t.arg({ type: CreateAccountInput, required: true }) },
     errors: { types: [InputError, ConflictError], directResult: true, union: { name: 'CreateAccountResult' } },
-    resolve: (_root, { input }, ctx) => ctx.services.accounts.create(actorOf(ctx), input),
+    resolve: (_root, { input }, ctx) => ctx.services.accounts.create(actorOf(principalOf(ctx)), input),
   }),
   rotateAccountToken: t.field({
     type: AccountWithTokenRef,
@@ -222,7 +219,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateAccountInput, required: true }) },
     errors: { types: commonErrors, directResult: true, union: { name: 'UpdateAccountResult' } },
     resolve: (_root, { id, input }, ctx) =>
-      ctx.services.accounts.update(actorOf(ctx), entityId(String(id), 'Account'), {
+      ctx.services.accounts.update(actorOf(principalOf(ctx)), entityId(String(id), 'Account'), {
         ...(input.name != null ? { name: input.name } : {}),
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.owner !== undefined ? { owner: input.owner } : {}),
