@@ -1,25 +1,34 @@
 /**
  * bench:auth — what authentication costs. Authenticated GET /agents/v1/auth/whoami against
- * unauthenticated GET /healthz on the same server, plus whoami with the principal cache off
- * (one database lookup per request). Goal: whoami keeps at least 80% of /healthz throughput.
+ * unauthenticated GET /healthz on the same server. Goal: whoami keeps at least 80% of the
+ * /healthz throughput (authentication costs at most 20%). Two diagnostic rows explain the gap:
+ * whoami with authentication stubbed out (the cost of the REST route itself) and whoami with the
+ * principal cache off (one database lookup per request).
  *
  *   npm run bench:auth
  *   BENCH_DURATION=20 BENCH_CONNECTIONS=100 npm run bench:auth
  *
  * Env: RUNLANE_BENCH_ADMIN_URL (superuser URL, default postgres://postgres@127.0.0.1:5432/postgres),
  *      BENCH_DURATION (s per run, 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (2), BENCH_WARMUP (s, 2),
+ *      BENCH_RATE (req/s of the fixed-rate runs; default half the whoami throughput; 0: skip them),
  *      BENCH_CPU_PROF (a directory: the server children write V8 CPU profiles there).
- * The server runs in child processes (bench/support/serve-child.ts) so autocannon does not
- * share its event loop. Any other Runlane setting in the env (DATABASE_POOL_SIZE, …) reaches them.
+ * Any other Runlane setting in the env (DATABASE_POOL_SIZE, RUNLANE_AUTH_CACHE_MS, …) reaches
+ * the servers, except REDIS_URL (the bench uses the in-process bus).
+ *
+ * Each server runs in its own child process (bench/support/serve-child.ts) and autocannon in a
+ * worker thread (bench/support/load-worker.ts), so neither shares the other's event loop.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { cpus as cpuList } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon, { type Result } from 'autocannon';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
 import type { ChildMessage, ParentMessage } from './support/serve-child';
+import type { LoadReport, LoadRequest } from './support/load-worker';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -37,17 +46,21 @@ const duration = intEnv('BENCH_DURATION', 10);
 const connections = intEnv('BENCH_CONNECTIONS', 50);
 const rounds = intEnv('BENCH_ROUNDS', 2);
 const warmup = intEnv('BENCH_WARMUP', 2, 0);
+const fixedRateEnv = process.env.BENCH_RATE ? intEnv('BENCH_RATE', 0, 0) : undefined;
 const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const GOAL = 0.8;
+const DB_PREFIX = 'runlane_bench_';
 
 // ---------------------------------------------------------------- cleanup
 
 const children = new Set<ChildProcess>();
+const workers = new Set<Worker>();
 let database: string | undefined;
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    await Promise.all([...workers].map((worker) => worker.terminate()));
     await Promise.all([...children].map((child) => stopChild(child)));
     if (database) {
       const name = database;
@@ -60,14 +73,53 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-// `on`, not `once`: tsx relays Ctrl-C a second time when this (busy) process does not acknowledge
-// it within 30 ms, and a signal without a listener would exit at once, leaving the database behind.
+// `on`, not `once`: tsx relays Ctrl-C to this process again when it is not acknowledged within
+// 30 ms, and a second signal without a listener would exit at once, skipping the cleanup.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (cleaning) return;
     console.error(`\nbench:auth: ${signal}, cleaning up…`);
     void cleanup().finally(() => process.exit(130));
   });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Databases are named runlane_bench_<pid>_<random>. One left behind by a run that was killed
+ * outright (SIGKILL, OOM) is dropped here, but only when its process is gone from this machine
+ * and nothing is connected to it.
+ */
+async function dropLeftovers(): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  let stale: string[];
+  try {
+    const { rows } = await client.query<{ datname: string; connections: number }>(
+      `select d.datname, (select count(*) from pg_stat_activity a where a.datname = d.datname)::int as connections
+         from pg_database d where d.datname like $1`,
+      [`${DB_PREFIX}%`],
+    );
+    stale = rows
+      .filter((row) => {
+        const pid = Number(/^runlane_bench_(\d+)_[0-9a-f]+$/.exec(row.datname)?.[1]);
+        return Number.isInteger(pid) && row.connections === 0 && !pidAlive(pid);
+      })
+      .map((row) => row.datname);
+  } finally {
+    await client.end();
+  }
+  for (const name of stale) {
+    console.log(`bench:auth: dropping ${name}, left behind by an interrupted run`);
+    await dropDatabase(adminUrl, name);
+  }
 }
 
 // ---------------------------------------------------------------- server children
@@ -87,15 +139,20 @@ function cpuOf(child: ChildProcess): Promise<number> {
       }
     };
     child.on('message', onMessage);
-    if (!child.send({ type: 'cpu', id } satisfies ParentMessage)) reject(new Error('server child is gone'));
+    if (!child.connected) {
+      child.off('message', onMessage);
+      reject(new Error('the server child is gone'));
+      return;
+    }
+    child.send({ type: 'cpu', id } satisfies ParentMessage);
   });
 }
 
 function startServer(name: string, databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
   const execArgv = ['--import', 'tsx'];
   if (cpuProfDir) {
-    // One directory per server: the tsx loader thread writes a profile of its own beside the
-    // main thread's (the larger file).
+    // One directory per server: the tsx loader thread writes a (small) profile of its own
+    // beside the main thread's.
     const dir = join(cpuProfDir, name);
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
@@ -117,6 +174,8 @@ function startServer(name: string, databaseUrl: string, env: Record<string, stri
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
+  // An IPC write racing the child's exit surfaces here; the exit itself is reported elsewhere.
+  child.on('error', () => undefined);
   return new Promise((resolvePromise, reject) => {
     const onExit = (code: number | null, signal: string | null) =>
       reject(new Error(`server ${name} exited before it was ready (code ${code}, signal ${signal})`));
@@ -160,65 +219,62 @@ type Figures = {
   reqPerSec: number;
   p50: number;
   p99: number;
+  p999: number;
   requests: number;
   /** Server CPU time (user + system) per request, µs: independent of who the bottleneck was. */
   cpuPerRequest: number;
-  /** Share of one core the server used during the run; well below 1 means the load generator was the limit. */
+  /** Share of one core the server used during the run; well below 1 means it was not the bottleneck. */
   serverBusy: number;
 };
 
-type Run = { result: Result; latencies: Float64Array; cpuMicros: number };
+const tsxApi = import.meta.resolve('tsx/esm/api');
+const workerFile = new URL('./support/load-worker.ts', import.meta.url).href;
 
-/**
- * One autocannon run. Latencies are collected here from the 'response' events: autocannon's
- * own histogram truncates them to whole milliseconds, too coarse for sub-millisecond p50s.
- */
-async function load(target: Target, seconds: number): Promise<Run> {
-  let latencies = new Float64Array(1 << 16);
-  let count = 0;
+/** Runs autocannon in a worker thread (loaded through tsx, which workers do not inherit). */
+function autocannonInWorker(request: LoadRequest): Promise<LoadReport> {
+  const bootstrap =
+    `import(${JSON.stringify(tsxApi)})` +
+    `.then(({ tsImport }) => tsImport(${JSON.stringify(workerFile)}, ${JSON.stringify(workerFile)}))`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: request });
+  workers.add(worker);
+  return new Promise<LoadReport>((resolvePromise, reject) => {
+    worker.once('message', (message: { ok: true; report: LoadReport } | { ok: false; message: string }) => {
+      if (message.ok) resolvePromise(message.report);
+      else reject(new Error(`autocannon failed: ${message.message}`));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`load worker exited (code ${code}) without a result`)));
+  }).finally(() => {
+    workers.delete(worker);
+    void worker.terminate();
+  });
+}
+
+async function load(target: Target, seconds: number, overallRate?: number): Promise<Figures> {
   const cpuBefore = await target.server.cpu();
-  const instance = autocannon({
+  const report = await autocannonInWorker({
     url: `${target.server.url}${target.path}`,
     connections,
-    pipelining: 1,
-    duration: seconds,
+    durationS: seconds,
     headers: target.auth ? { authorization: `Bearer ${target.server.token}` } : {},
+    overallRate,
   });
-  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    if (statusCode < 200 || statusCode >= 300) return;
-    if (count === latencies.length) {
-      const grown = new Float64Array(latencies.length * 2);
-      grown.set(latencies);
-      latencies = grown;
-    }
-    latencies[count++] = responseTime;
-  });
-  const result = await instance;
   const cpuMicros = (await target.server.cpu()) - cpuBefore;
-  const statuses = Object.keys(result.statusCodeStats ?? {}).join(', ') || 'none';
-  if (result.non2xx !== 0 || result.errors !== 0 || result.timeouts !== 0 || result.requests.total === 0) {
+  if (report.non2xx !== 0 || report.errors !== 0 || report.timeouts !== 0 || report.requests === 0) {
+    const statuses = Object.entries(report.statusCodes).map(([code, n]) => `${code}×${n}`).join(', ') || 'none';
     throw new Error(
-      `${target.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors, ${result.timeouts} timeouts ` +
-        `out of ${result.requests.total} (status codes: ${statuses})`,
+      `${target.label}: ${report.non2xx} non-2xx responses, ${report.errors} errors, ${report.timeouts} timeouts ` +
+        `out of ${report.requests} (status codes: ${statuses})`,
     );
   }
-  return { result, latencies: latencies.subarray(0, count).sort(), cpuMicros };
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
-}
-
-function figures({ result, latencies, cpuMicros }: Run): Figures {
   return {
-    reqPerSec: result.requests.total / result.duration,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    requests: result.requests.total,
-    cpuPerRequest: cpuMicros / result.requests.total,
-    serverBusy: cpuMicros / 1e6 / result.duration,
+    reqPerSec: report.requests / report.durationS,
+    p50: report.p50Ms,
+    p99: report.p99Ms,
+    p999: report.p999Ms,
+    requests: report.requests,
+    cpuPerRequest: cpuMicros / report.requests,
+    serverBusy: cpuMicros / 1e6 / report.durationS,
   };
 }
 
@@ -232,11 +288,25 @@ function fmtMs(ms: number): string {
   return ms.toFixed(ms < 10 ? 2 : 1);
 }
 
+function rounded(f: Figures) {
+  const ms = (v: number) => Number(v.toFixed(3));
+  return {
+    reqPerSec: Math.round(f.reqPerSec),
+    p50Ms: ms(f.p50),
+    p99Ms: ms(f.p99),
+    p999Ms: ms(f.p999),
+    requests: f.requests,
+    serverCpuUsPerReq: Math.round(f.cpuPerRequest),
+    serverBusy: Number(f.serverBusy.toFixed(2)),
+  };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
-  const cpus = (await import('node:os')).cpus().length;
-  database = `runlane_bench_${randomBytes(6).toString('hex')}`;
+  const cpus = cpuList().length;
+  await dropLeftovers();
+  database = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   console.log(`bench:auth: database ${database} on ${new URL(adminUrl).host}, ${cpus} CPUs, node ${process.version}`);
   await ensureRoles(adminUrl);
   await createDatabase(adminUrl, database);
@@ -259,7 +329,7 @@ async function main(): Promise<number> {
 
   if (warmup > 0) {
     for (const target of targets) {
-      process.stdout.write(`  warm-up ${target.label} (${warmup} s)…\n`);
+      console.log(`  warm-up ${target.label} (${warmup} s)…`);
       await load(target, warmup);
     }
   }
@@ -270,11 +340,11 @@ async function main(): Promise<number> {
   const all: Record<string, Figures[]> = {};
   for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
-      const f = figures(await load(target, duration));
+      const f = await load(target, duration);
       (all[target.key] ??= []).push(f);
-      process.stdout.write(
+      console.log(
         `  round ${round}/${rounds} ${pad(target.label, 42)} ${pad(f.reqPerSec.toFixed(0), 7, true)} req/s` +
-          `  p99 ${fmtMs(f.p99)} ms  server ${f.cpuPerRequest.toFixed(0)} µs CPU/req, ${(f.serverBusy * 100).toFixed(0)}% busy\n`,
+          `  p99 ${fmtMs(f.p99)} ms  server ${f.cpuPerRequest.toFixed(0)} µs CPU/req, ${(f.serverBusy * 100).toFixed(0)}% busy`,
       );
       const previous = best.get(target.key);
       if (!previous || f.reqPerSec > previous.reqPerSec) best.set(target.key, f);
@@ -284,6 +354,24 @@ async function main(): Promise<number> {
   const get = (key: string) => best.get(key)!;
   const healthz = get('healthz');
   const whoami = get('whoami');
+
+  // The runs above are closed-loop (each connection waits for its response): a server that
+  // stalls simply receives fewer requests, which hides stalls from p99. At a fixed rate that
+  // every server sustains, the latency percentiles show them, and CPU per request compares
+  // like with like (same load on the machine).
+  const rate = fixedRateEnv ?? Math.max(100, Math.round((whoami.reqPerSec * 0.5) / 100) * 100);
+  const fixed = new Map<string, Figures>();
+  const fixedTargets = targets.filter((t) => t.key !== 'whoamiNoCache');
+  if (rate > 0) {
+    for (const target of fixedTargets) {
+      const f = await load(target, duration, rate);
+      fixed.set(target.key, f);
+      console.log(
+        `  fixed ${rate} req/s ${pad(target.label, 42)} p99 ${fmtMs(f.p99)} ms  p99.9 ${fmtMs(f.p999)} ms` +
+          `  server ${f.cpuPerRequest.toFixed(0)} µs CPU/req`,
+      );
+    }
+  }
   const stub = get('whoamiStub');
   const noCache = get('whoamiNoCache');
   const ratio = whoami.reqPerSec / healthz.reqPerSec;
@@ -316,14 +404,36 @@ async function main(): Promise<number> {
       `${(whoami.cpuPerRequest - stub.cpuPerRequest).toFixed(0)} µs authentication`,
   );
   console.log(
+    `  whoami/whoami-stubbed throughput: ${(whoami.reqPerSec / stub.reqPerSec).toFixed(2)} (authentication alone); ` +
+      `stubbed/healthz: ${(stub.reqPerSec / healthz.reqPerSec).toFixed(2)} (route alone)`,
+  );
+  console.log(
     `  cache off: ${(noCache.reqPerSec / healthz.reqPerSec).toFixed(2)} of healthz throughput, ` +
       `${noCache.cpuPerRequest.toFixed(0)} µs server CPU per request`,
   );
   if (healthz.serverBusy < 0.9) {
     console.log(
-      `  note: the server was ${(healthz.serverBusy * 100).toFixed(0)}% busy during /healthz, so that baseline is bounded ` +
-        `by the load generator sharing this ${cpus}-CPU machine, not by the server`,
+      `  note: the server was only ${(healthz.serverBusy * 100).toFixed(0)}% busy during /healthz: that baseline is ` +
+        `bounded by the load generator (or other load) on this ${cpus}-CPU machine, not by the server`,
     );
+  }
+  if (fixed.size > 0) {
+    console.log('');
+    console.log(
+      `at a fixed ${rate} req/s (${duration} s each; latency corrected for coordinated omission)`,
+    );
+    console.log(
+      `${pad('', labelWidth)}${pad('req/s', 8, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}` +
+        `${pad('p99.9 ms', 10, true)}${pad('server µs CPU/req', 19, true)}`,
+    );
+    for (const target of fixedTargets) {
+      const f = fixed.get(target.key)!;
+      console.log(
+        `${pad(`${pad(target.kind, 10)}${target.label}`, labelWidth)}${pad(f.reqPerSec.toFixed(0), 8, true)}` +
+          `${pad(fmtMs(f.p50), 9, true)}${pad(fmtMs(f.p99), 9, true)}${pad(fmtMs(f.p999), 10, true)}` +
+          `${pad(f.cpuPerRequest.toFixed(0), 19, true)}`,
+      );
+    }
   }
   console.log('');
   console.log(
@@ -336,37 +446,27 @@ async function main(): Promise<number> {
       durationS: duration,
       rounds,
       goal: GOAL,
-      ...Object.fromEntries(targets.map((t) => [t.key, round(get(t.key))])),
+      ...Object.fromEntries(targets.map((t) => [t.key, rounded(get(t.key))])),
       ratio: Number(ratio.toFixed(3)),
       cpuRatio: Number(cpuRatio.toFixed(3)),
+      ratioAuthOnly: Number((whoami.reqPerSec / stub.reqPerSec).toFixed(3)),
       ratioNoCache: Number((noCache.reqPerSec / healthz.reqPerSec).toFixed(3)),
       goalMet: met,
-      runs: Object.fromEntries(Object.entries(all).map(([k, list]) => [k, list.map(round)])),
+      fixedRate: rate > 0 ? { reqPerSec: rate, ...Object.fromEntries([...fixed].map(([k, f]) => [k, rounded(f)])) } : null,
+      runs: Object.fromEntries(Object.entries(all).map(([k, list]) => [k, list.map(rounded)])),
     }),
   );
   return 0;
-}
-
-function round(f: Figures) {
-  const ms = (v: number) => Number(v.toFixed(3));
-  return {
-    reqPerSec: Math.round(f.reqPerSec),
-    p50Ms: ms(f.p50),
-    p99Ms: ms(f.p99),
-    requests: f.requests,
-    serverCpuUsPerReq: Math.round(f.cpuPerRequest),
-    serverBusy: Number(f.serverBusy.toFixed(2)),
-  };
 }
 
 let exitCode = 1;
 try {
   exitCode = await main();
 } catch (err) {
-  console.error(`bench:auth failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  if (!cleaning) console.error(`bench:auth failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   exitCode = 1;
 } finally {
   await cleanup();
 }
-if (cpuProfDir) console.log(`CPU profiles of the servers in ${cpuProfDir}`);
+if (cpuProfDir) console.log(`CPU profiles of the servers in ${cpuProfDir}/<server>/`);
 process.exit(exitCode);

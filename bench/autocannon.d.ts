@@ -23,6 +23,8 @@ declare module 'autocannon' {
     title?: string;
     url: string;
     requests: Histogram & { sent: number };
+    /** Completed requests; also present when the result is not aggregated (inside a worker thread). */
+    totalCompletedRequests?: number;
     latency: Histogram;
     throughput: Histogram;
     duration: number;
@@ -49,6 +51,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     title?: string;
     workers?: number;
+    overallRate?: number;
+    connectionRate?: number;
   };
 
   export type Instance = Promise<Result> & { stop(): void; on(event: string, listener: (...args: any[]) => void): Instance };

@@ -11,6 +11,10 @@ import { AccountService } from './modules/accounts/account.service';
 import { Authenticator } from './modules/accounts/authenticator';
 import { TenantService } from './modules/accounts/tenant.service';
 import { HealthService } from './modules/system/health.service';
+import { AuditService } from './modules/audit/audit.service';
+import { AgentConfigService } from './modules/configs/agent-config.service';
+import { probeAnthropicKey } from './modules/configs/key-probe';
+import { IntegrationKeyService } from './modules/keys/integration-key.service';
 import { createHttpServer, type HttpServer } from './http/server';
 
 export const VERSION: string = JSON.parse(
@@ -45,7 +49,19 @@ export async function createApp(options: {
   const authenticator = new Authenticator({ orm, bus, cacheMs: config.auth.cacheMs, onError });
   await authenticator.start();
   const health = new HealthService({ orm, bus, version: VERSION, environment: config.env });
-  const services: Services = { accounts, tenants, health };
+  const agentConfigs = new AgentConfigService({
+    orm,
+    secrets,
+    probe: (apiKey) => probeAnthropicKey(apiKey, { baseUrl: config.anthropicBaseUrl, timeoutMs: config.keyProbeTimeoutMs }),
+  });
+  const integrationKeys = new IntegrationKeyService({
+    orm,
+    secrets,
+    verifier: { urls: config.providerUrls, timeoutMs: config.keyProbeTimeoutMs },
+    allowHttp: config.outbound.allowHttp,
+  });
+  const audit = new AuditService({ orm });
+  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit };
   return {
     config,
     orm,

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/config';
+import { keyring } from '../../src/platform/crypto';
 import { createApp, createAppHttpServer, type App } from '../../src/app';
 import { createHttpServer, type HttpServer } from '../../src/http/server';
 import { createLogger } from '../../src/platform/log';
@@ -47,11 +48,16 @@ async function main(): Promise<void> {
   if (!process.send) throw new Error('serve-child must be started with child_process.fork (IPC channel).');
   const config = loadConfig({ RUNLANE_ENV: 'test', LOG_LEVEL: 'silent', ...process.env, HOST: '127.0.0.1', PORT: '0' });
   if (!config.database.url) throw new Error('DATABASE_URL is required.');
-  app = await createApp({ config, databaseUrl: config.database.url, log: createLogger(config.logLevel) });
+  app = await createApp({
+    config,
+    databaseUrl: config.database.url,
+    keyring: keyring(randomBytes(32)),
+    log: createLogger(config.logLevel),
+  });
 
   const slug = process.env.BENCH_TENANT_SLUG ?? `bench-${randomBytes(4).toString('hex')}`;
   const created = await app.services.tenants.create({ slug });
-  const actor = { tenantId: created.tenant.id, accountId: created.account.id, scopes: new Set<string>(SCOPES) };
+  const actor = { tenantId: created.tenant.id, accountId: created.account.id, name: 'bench', scopes: new Set<string>(SCOPES) };
   const reader = await app.services.accounts.create(actor, {
     name: 'bench reader',
     description: 'Read-only account for bench:auth',

@@ -57,6 +57,8 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   ANTHROPIC_BASE_URL: httpUrl.optional(),
+  RUNLANE_OUTBOUND_ALLOW_HTTP: booleanFlag,
+  RUNLANE_OUTBOUND_ALLOW_PRIVATE: booleanFlag,
   RUNLANE_KEY_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   RUNLANE_PROVIDER_URL_CLOUDFLARE: httpUrl.default('https://api.cloudflare.com'),
   RUNLANE_PROVIDER_URL_GITHUB: httpUrl.default('https://api.github.com'),
@@ -83,6 +85,8 @@ export type Config = {
   /** Anthropic API base; unset means the SDK's default. */
   anthropicBaseUrl?: string;
   keyProbeTimeoutMs: number;
+  /** Relaxations of the outbound guard for tenant-supplied URLs: development and tests only. */
+  outbound: { allowHttp: boolean; allowPrivate: boolean };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
   providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
@@ -129,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
     keyProbeTimeoutMs: e.RUNLANE_KEY_PROBE_TIMEOUT_MS,
+    outbound: { allowHttp: e.RUNLANE_OUTBOUND_ALLOW_HTTP, allowPrivate: e.RUNLANE_OUTBOUND_ALLOW_PRIVATE },
     providerUrls: {
       cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,
       github: e.RUNLANE_PROVIDER_URL_GITHUB,

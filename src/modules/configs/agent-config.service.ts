@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Orm } from '../../db/orm';
+import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import { InputError, NotFoundError } from '../../db/errors';
+import { isUuid } from '../../db/ids';
+import type { Actor } from '../../platform/auth';
+import { secretHint } from '../../platform/crypto';
+import type { SecretBox } from '../../platform/secret-box';
+import { recordAudit } from '../audit/audit.service';
+import { guardrailRules } from '../guardrails/rules';
+import { AgentConfigSchema, type AgentConfig } from './agent-config.entity';
+import { findBlueprint, type Blueprint } from './blueprints';
+import { cronProblem } from './cron';
+import type { KeyProbeResult } from './key-probe';
+
+const toolName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'tool names use letters, digits and _ . : -');
+
+/** Full replace: every field omitted becomes null, lists become []. */
+const configInput = z.object({
+  systemPrompt: z.string().max(100_000).nullish(),
+  model: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{0,99}$/, 'a model id such as claude-sonnet-4-6')
+    .nullish(),
+  tools: z.array(toolName).max(200).nullish(),
+  budgetDefaultCents: z.number().int().min(1).max(100_000_000).nullish(),
+  deadlineDefaultSeconds: z.number().int().min(1).max(7 * 86_400).nullish(),
+  guardrails: guardrailRules.nullish(),
+  schedule: z
+    .string()
+    .max(200)
+    .nullish()
+    .superRefine((value, ctx) => {
+      const problem = value ? cronProblem(value) : null;
+      if (problem) ctx.addIssue({ code: 'custom', message: `schedule: ${problem}` });
+    }),
+});
+export type AgentConfigInput = z.input<typeof configInput>;
+
+/** The probe answer for an invalid key, raised by setByokKey; the row is left untouched. */
+export class KeyProbeError extends Error {
+  readonly code = 'KEY_INVALID';
+  constructor(readonly probe: Extract<KeyProbeResult, { valid: false }>) {
+    super(probe.message);
+    this.name = 'KeyProbeError';
+  }
+}
+
+export type KeyProber = (apiKey: string) => Promise<KeyProbeResult>;
+
+function fieldError(error: z.ZodError): InputError {
+  const issue = error.issues[0]!;
+  return new InputError(issue.message, issue.path.join('.') || undefined);
+}
+
+const byokLocation = (config: AgentConfig) => ({
+  tenantId: config.tenantId,
+  table: 'agent_configs',
+  rowId: config.id,
+  column: 'byok_key_ciphertext',
+});
+
+export class AgentConfigService {
+  constructor(private readonly deps: { orm: Orm; secrets: SecretBox; probe: KeyProber }) {}
+
+  blueprint(name: string): Blueprint {
+    const found = findBlueprint(name);
+    if (!found) throw new NotFoundError('Blueprint');
+    return found;
+  }
+
+  async list(tenantId: string): Promise<AgentConfig[]> {
+    return inTenant(this.deps.orm, tenantId, (em) => em.find(AgentConfigSchema, {}, { orderBy: { agentBlueprint: 'asc' } }));
+  }
+
+  async find(tenantId: string, blueprint: string): Promise<AgentConfig | null> {
+    if (!findBlueprint(blueprint)) return null;
+    return inTenant(this.deps.orm, tenantId, (em) => em.findOne(AgentConfigSchema, { agentBlueprint: blueprint }));
+  }
+
+  async findById(tenantId: string, id: string): Promise<AgentConfig | null> {
+    if (!isUuid(id)) return null;
+    return inTenant(this.deps.orm, tenantId, (em) => em.findOne(AgentConfigSchema, { id }));
+  }
+
+  async get(tenantId: string, blueprint: string): Promise<AgentConfig> {
+    const config = await this.find(tenantId, blueprint);
+    if (!config) throw new NotFoundError('Agent config');
+    return config;
+  }
+
+  async put(actor: Actor, blueprint: string, input: AgentConfigInput): Promise<AgentConfig> {
+    this.blueprint(blueprint);
+    const parsed = configInput.safeParse(input ?? {});
+    if (!parsed.success) throw fieldError(parsed.error);
+    const data = parsed.data;
+    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const config = await this.findOrCreate(em, actor.tenantId, blueprint);
+      Object.assign(config, {
+        systemPrompt: data.systemPrompt ?? null,
+        model: data.model ?? null,
+        tools: data.tools ?? [],
+        budgetDefaultCents: data.budgetDefaultCents ?? null,
+        deadlineDefaultSeconds: data.deadlineDefaultSeconds ?? null,
+        guardrails: data.guardrails ?? [],
+        schedule: data.schedule?.trim() || null,
+      });
+      recordAudit(em, actor, {
+        action: 'agent_config.put',
+        targetType: 'agent_config',
+        targetId: blueprint,
+        detail: { fields: Object.keys(input ?? {}).sort() },
+      });
+      await em.flush();
+      return config;
+    });
+  }
+
+  async delete(actor: Actor, blueprint: string): Promise<AgentConfig> {
+    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const config = await this.existing(em, blueprint);
+      em.remove(config);
+      recordAudit(em, actor, { action: 'agent_config.delete', targetType: 'agent_config', targetId: blueprint });
+      await em.flush();
+      return config;
+    });
+  }
+
+  /** The operator closes the circuit breaker. */
+  async enable(actor: Actor, blueprint: string): Promise<AgentConfig> {
+    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const config = await this.existing(em, blueprint);
+      const wasDisabled = config.disabledAt !== null && config.disabledAt !== undefined;
+      Object.assign(config, { disabledAt: null, disableReason: null });
+      recordAudit(em, actor, {
+        action: 'agent_config.enable',
+        targetType: 'agent_config',
+        targetId: blueprint,
+        detail: { wasDisabled },
+      });
+      await em.flush();
+      return config;
+    });
+  }
+
+  /** Never stores anything. */
+  async validateKey(apiKey: string): Promise<KeyProbeResult> {
+    return this.deps.probe(apiKey);
+  }
+
+  /** Probe → encrypt → store. An invalid key raises KeyProbeError and changes nothing. */
+  async setByokKey(actor: Actor, blueprint: string, apiKey: string): Promise<AgentConfig> {
+    this.blueprint(blueprint);
+    const key = apiKey.trim();
+    if (key.length < 8 || key.length > 1_000) throw new InputError('apiKey must be 8 to 1000 characters.', 'apiKey');
+    const probe = await this.deps.probe(key);
+    if (!probe.valid) throw new KeyProbeError(probe);
+    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const config = await this.findOrCreate(em, actor.tenantId, blueprint);
+      Object.assign(config, {
+        byokKeyCiphertext: await this.deps.secrets.encrypt(em, byokLocation(config), key),
+        byokKeyHint: secretHint(key),
+        byokStatus: 'active',
+        byokStatusReason: null,
+        byokLastProbedAt: new Date(),
+      });
+      recordAudit(em, actor, {
+        action: 'byok_key.set',
+        targetType: 'agent_config',
+        targetId: blueprint,
+        detail: { keyHint: config.byokKeyHint },
+      });
+      await em.flush();
+      return config;
+    });
+  }
+
+  /** Wipes the ciphertext; the status stays `revoked` until a new key is set. */
+  async revokeByokKey(actor: Actor, blueprint: string): Promise<AgentConfig> {
+    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const config = await this.existing(em, blueprint);
+      Object.assign(config, {
+        byokKeyCiphertext: null,
+        byokStatus: 'revoked',
+        byokStatusReason: 'Revoked by operator',
+      });
+      recordAudit(em, actor, {
+        action: 'byok_key.revoke',
+        targetType: 'agent_config',
+        targetId: blueprint,
+        detail: { keyHint: config.byokKeyHint ?? null },
+      });
+      await em.flush();
+      return config;
+    });
+  }
+
+  /** For the worker boundary only: the tenant's plaintext key, or null when none is usable. */
+  async byokKey(tenantId: string, blueprint: string): Promise<string | null> {
+    return inTenant(this.deps.orm, tenantId, async (em) => {
+      const config = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
+      if (!config?.byokKeyCiphertext || config.byokStatus !== 'active') return null;
+      return this.deps.secrets.decrypt(em, byokLocation(config), Buffer.from(config.byokKeyCiphertext));
+    });
+  }
+
+  private async existing(em: TenantEm, blueprint: string): Promise<AgentConfig> {
+    const config = findBlueprint(blueprint) ? await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint }) : null;
+    if (!config) throw new NotFoundError('Agent config');
+    return config;
+  }
+
+  private async findOrCreate(em: TenantEm, tenantId: string, blueprint: string): Promise<AgentConfig> {
+    // Serialises concurrent first writes for the same blueprint in this tenant.
+    await em.execute('select pg_advisory_xact_lock(hashtext(?), hashtext(?))', [tenantId, blueprint]);
+    const found = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
+    if (found) return found;
+    const config = em.create(AgentConfigSchema, {
+      tenantId,
+      id: randomUUID(),
+      agentBlueprint: blueprint,
+      tools: [],
+      guardrails: [],
+      byokStatus: 'missing',
+    } as unknown as AgentConfig);
+    em.persist(config);
+    return config;
+  }
+}
