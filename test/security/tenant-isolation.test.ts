@@ -89,7 +89,9 @@ describe('row-level security in the database', () => {
           and (exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)
                or c.relname = 'tenants')
         group by c.relname, c.relrowsecurity, c.relforcerowsecurity`);
-      expect(rows.map((r) => r.table)).toEqual(expect.arrayContaining(['tenants', 'accounts']));
+      expect(rows.map((r) => r.table)).toEqual(
+        expect.arrayContaining(['tenants', 'accounts', 'tenant_data_keys', 'agent_configs', 'integration_keys', 'audit_events']),
+      );
       for (const row of rows) {
         expect(row, row.table).toMatchObject({ rls: true, forced: true });
         expect(row.policies.length, row.table).toBeGreaterThan(0);
@@ -118,6 +120,27 @@ describe('row-level security in the database', () => {
       for (const fn of definers.rows) expect(fn.rolname, fn.proname).toBe('runlane_definer');
     } finally {
       await client.end();
+    }
+  });
+
+  it('keeps the audit log append-only, even for its owner', async () => {
+    const app = new pg.Client({ connectionString: server.db.appUrl });
+    const admin = new pg.Client({ connectionString: server.db.adminUrl });
+    await app.connect();
+    await admin.connect();
+    try {
+      await app.query('begin');
+      await app.query(`select set_config('app.tenant_id', $1, true)`, [beta.tenantId]);
+      await app.query(
+        `insert into audit_events (tenant_id, id, actor, action, target_type) values ($1, gen_random_uuid(), 'test', 'test.event', 'test')`,
+        [beta.tenantId],
+      );
+      await expect(app.query(`update audit_events set action = 'rewritten'`)).rejects.toThrow(/permission denied/);
+      await app.query('rollback');
+      await expect(admin.query(`delete from audit_events`)).rejects.toThrow(/append-only/);
+    } finally {
+      await app.end();
+      await admin.end();
     }
   });
 
