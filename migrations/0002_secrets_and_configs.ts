@@ -89,6 +89,8 @@ begin
 end $$;
 create trigger audit_events_no_update before update or delete on audit_events
   for each row execute function audit_events_append_only();
+create trigger audit_events_no_truncate before truncate on audit_events
+  for each statement execute function audit_events_append_only();
 
 alter table tenant_data_keys enable row level security;
 alter table tenant_data_keys force row level security;

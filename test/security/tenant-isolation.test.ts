@@ -137,7 +137,13 @@ describe('row-level security in the database', () => {
       );
       await expect(app.query(`update audit_events set action = 'rewritten'`)).rejects.toThrow(/permission denied/);
       await app.query('rollback');
+      await admin.query(
+        `insert into audit_events (tenant_id, id, actor, action, target_type) values ($1, gen_random_uuid(), 'test', 'test.event', 'test')`,
+        [beta.tenantId],
+      );
       await expect(admin.query(`delete from audit_events`)).rejects.toThrow(/append-only/);
+      await expect(admin.query(`update audit_events set action = 'x'`)).rejects.toThrow(/append-only/);
+      await expect(admin.query(`truncate audit_events`)).rejects.toThrow(/append-only/);
     } finally {
       await app.end();
       await admin.end();
