@@ -2,7 +2,7 @@ import { createOrm } from '../db/orm';
 import { beginLocalRotation, finishLocalRotation } from '../platform/master-key';
 import { SecretBox } from '../platform/secret-box';
 import type { CommandArgs } from './index';
-import { CliError, configOrExit, keyringFor, loggerFor, openDatabase } from './runtime';
+import { CliError, configOrExit, keyringFor, openDatabase, quietLoggerFor } from './runtime';
 
 /**
  * `runlane keys rotate-master`: rewraps every tenant data key under the current master key.
@@ -14,7 +14,7 @@ import { CliError, configOrExit, keyringFor, loggerFor, openDatabase } from './r
 export async function keysCommand(args: CommandArgs): Promise<number> {
   if (args.positionals[0] !== 'rotate-master') throw new CliError('Usage: runlane keys rotate-master', 2);
   const config = configOrExit();
-  const log = loggerFor(config).child({}, { level: 'warn' });
+  const log = quietLoggerFor(config);
   const local = !config.masterKey;
   if (local) {
     if (config.env === 'production') throw new CliError('RUNLANE_MASTER_KEY is required in production.');

@@ -1,9 +1,9 @@
 import { migrateAsOwner } from '../db/provision';
-import { configOrExit, loggerFor, openDatabase } from './runtime';
+import { configOrExit, openDatabase, quietLoggerFor } from './runtime';
 
 export async function migrateCommand(): Promise<number> {
   const config = configOrExit();
-  const log = loggerFor(config);
+  const log = quietLoggerFor(config);
   if (!config.database.url) {
     // The embedded database is migrated as it is opened.
     const db = await openDatabase(config, log);

@@ -1,7 +1,7 @@
 import { createApp, type App } from '../app';
 import { SCOPES } from '../modules/accounts/scopes';
 import type { Actor } from '../modules/accounts/account.service';
-import { CliError, configOrExit, keyringFor, loggerFor, openDatabase } from './runtime';
+import { CliError, configOrExit, keyringFor, openDatabase, quietLoggerFor } from './runtime';
 
 /**
  * Administrative commands run as the operator of the installation: a short-lived app on the
@@ -9,7 +9,7 @@ import { CliError, configOrExit, keyringFor, loggerFor, openDatabase } from './r
  */
 export async function withOperatorApp<T>(work: (app: App) => Promise<T>): Promise<T> {
   const config = configOrExit();
-  const log = loggerFor(config).child({}, { level: 'warn' });
+  const log = quietLoggerFor(config);
   const keyring = await keyringFor(config, log);
   const db = await openDatabase(config, log);
   try {

@@ -28,6 +28,14 @@ export function loggerFor(config: Config): Logger {
   return createLogger(config.logLevel);
 }
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** For commands whose stdout is their answer: warnings and worse only, on stderr. */
+export function quietLoggerFor(config: Config): Logger {
+  const level = LEVELS.indexOf(config.logLevel) > LEVELS.indexOf('warn') ? config.logLevel : 'warn';
+  return createLogger(level, 'runlane', 2);
+}
+
 export type OpenDatabase = { appUrl: string; embedded: boolean; close(): Promise<void> };
 
 /**

@@ -6,27 +6,31 @@ export type { Logger };
  * Structured JSON logs. Redaction is a second line of defence: no code path should hand a
  * secret to the logger in the first place.
  */
-export function createLogger(level: string, name = 'runlane'): Logger {
-  return pino({
-    name,
-    level,
-    serializers: { err: serializeError },
-    redact: {
-      paths: [
-        'token',
-        '*.token',
-        'authorization',
-        '*.authorization',
-        'headers.authorization',
-        'headers["x-runlane-token"]',
-        'apiKey',
-        '*.apiKey',
-        'password',
-        '*.password',
-      ],
-      censor: '[redacted]',
+/** Services log to stdout; CLI commands whose stdout is their output log to stderr (fd 2). */
+export function createLogger(level: string, name = 'runlane', destination: 1 | 2 = 1): Logger {
+  return pino(
+    {
+      name,
+      level,
+      serializers: { err: serializeError },
+      redact: {
+        paths: [
+          'token',
+          '*.token',
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          'headers["x-runlane-token"]',
+          'apiKey',
+          '*.apiKey',
+          'password',
+          '*.password',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    pino.destination({ fd: destination, sync: true }),
+  );
 }
 
 const SQL_START = /^\s*(insert|update|delete|select|with|alter|create|drop)\b/i;

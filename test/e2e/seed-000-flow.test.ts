@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
@@ -15,8 +17,18 @@ let server: TestServer;
 let readOnlyToken: string;
 let healthOnlyToken: string;
 
+// Its own data directory, so the CLI's local master key is not written into the checkout.
+const dataDir = mkdtempSync(join(tmpdir(), 'runlane-cli-'));
+
 function cliEnv(extra: Record<string, string> = {}) {
-  return { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', DATABASE_URL: server.db.appUrl, LOG_LEVEL: 'silent', ...extra };
+  return {
+    PATH: process.env.PATH!,
+    HOME: process.env.HOME ?? '/tmp',
+    DATABASE_URL: server.db.appUrl,
+    RUNLANE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
 }
 
 async function runWorker(env: Record<string, string>) {
@@ -49,7 +61,10 @@ beforeAll(async () => {
   const healthOnly = await run(process.execPath, [cli, 'account', 'create', '--tenant', 'acme', '--name', 'Health Only', '--scopes', 'health:read', '--json'], { env: cliEnv() });
   healthOnlyToken = JSON.parse(healthOnly.stdout).token;
 }, 60_000);
-afterAll(() => server?.close());
+afterAll(async () => {
+  await server?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe('the bootstrap worker against Runlane', () => {
   it('succeeds with the read-only token and prints what whoami really returns', async () => {
