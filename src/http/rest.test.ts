@@ -57,6 +57,11 @@ describe('REST router', () => {
     expect(await res.json()).toEqual({ id: 'a b', body: { x: 1 } });
   });
 
+  it('refuses a badly percent-encoded path parameter with 400', async () => {
+    const res = await fetch(`${base}/echo/%E0%A4%A`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(400);
+  });
+
   it('refuses malformed JSON, non-JSON bodies and oversize bodies with 400/413', async () => {
     const bad = await fetch(`${base}/echo/1`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"x":' });
     expect(bad.status).toBe(400);

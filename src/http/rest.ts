@@ -41,6 +41,14 @@ export class HttpError extends Error {
   }
 }
 
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError('INVALID_REQUEST', 'The path is not validly percent-encoded.');
+  }
+}
+
 function compile(route: Route): CompiledRoute {
   const names: string[] = [];
   const source = route.path
@@ -123,6 +131,27 @@ export function createRestRouter(deps: {
   onError: (err: unknown, requestId: string) => void;
 }): RestRouter {
   const routes = deps.routes.map(compile);
+  // Most paths have no parameters: those are found with one map lookup.
+  const exact = new Map<string, CompiledRoute[]>();
+  const patterned: CompiledRoute[] = [];
+  for (const route of routes) {
+    if (route.names.length > 0) {
+      patterned.push(route);
+    } else {
+      for (const path of [route.path, `${route.path}/`]) exact.set(path, [...(exact.get(path) ?? []), route]);
+    }
+  }
+
+  function match(pathname: string): { route: CompiledRoute; match: RegExpExecArray | null }[] {
+    const found = exact.get(pathname);
+    if (found) return found.map((route) => ({ route, match: null }));
+    const matching = [];
+    for (const route of patterned) {
+      const m = route.pattern.exec(pathname);
+      if (m) matching.push({ route, match: m });
+    }
+    return matching;
+  }
 
   async function principalFor(req: IncomingMessage): Promise<Principal | null> {
     const source = tokenFromHeaders({
@@ -135,10 +164,10 @@ export function createRestRouter(deps: {
 
   return {
     async handle(req, res, requestId) {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const matching = routes
-        .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
-        .filter((m) => m.match);
+      const raw = req.url ?? '/';
+      const q = raw.indexOf('?');
+      const pathname = q < 0 ? raw : raw.slice(0, q);
+      const matching = match(pathname);
       if (matching.length === 0) return false;
       const found = matching.find((m) => m.route.method === req.method || (req.method === 'HEAD' && m.route.method === 'GET'));
       try {
@@ -156,13 +185,14 @@ export function createRestRouter(deps: {
           if (!principal) throw new UnauthenticatedError();
           if (!principal.scopes.has(route.scope)) throw new ForbiddenError(route.scope);
         }
-        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match![i + 1]!)]));
+        const params = Object.fromEntries(route.names.map((name, i) => [name, decodePathSegment(match![i + 1]!)]));
+        const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
         const body = await readJson(req);
         const result = await route.handler({
           requestId,
           principal,
           params,
-          query: url.searchParams,
+          query,
           body,
           services: deps.services,
         });

@@ -57,21 +57,44 @@ export class Authenticator {
     }
   }
 
-  async authenticate(token: string, context: { ip: string | null; method: AuthMethod }): Promise<Principal> {
-    if (!isWellFormedToken(token)) throw new UnauthenticatedError();
+  authenticate(token: string, context: { ip: string | null; method: AuthMethod }): Promise<Principal> {
+    // Hot path: a cached identity needs one hash and a map lookup, nothing asynchronous.
     const hash = hashToken(token);
     const now = Date.now();
+    const cached = this.byHash.get(hash);
+    if (cached && cached.cachedUntil > now && !this.usageIsStale(cached, context, now)) {
+      return this.expired(cached, hash, now) ?? Promise.resolve(this.principal(cached, hash, context));
+    }
+    return this.authenticateSlowly(token, hash, context, now);
+  }
+
+  private async authenticateSlowly(
+    token: string,
+    hash: string,
+    context: { ip: string | null; method: AuthMethod },
+    now: number,
+  ): Promise<Principal> {
     let identity = this.byHash.get(hash);
     if (!identity || identity.cachedUntil <= now) {
+      // The checksum turns garbage away before it costs a database round trip.
+      if (!isWellFormedToken(token)) throw new UnauthenticatedError();
       this.byHash.delete(hash);
       identity = await this.load(hash, now);
       if (this.deps.cacheMs > 0) this.byHash.set(hash, identity);
     }
-    if (identity.expiresAt && identity.expiresAt.getTime() <= now) {
-      this.byHash.delete(hash);
-      throw new UnauthenticatedError();
-    }
+    const expired = this.expired(identity, hash, now);
+    if (expired) return expired;
     await this.recordUsage(identity, context, now);
+    return this.principal(identity, hash, context);
+  }
+
+  private expired(identity: CachedIdentity, hash: string, now: number): Promise<never> | undefined {
+    if (!identity.expiresAt || identity.expiresAt.getTime() > now) return undefined;
+    this.byHash.delete(hash);
+    return Promise.reject(new UnauthenticatedError());
+  }
+
+  private principal(identity: CachedIdentity, hash: string, context: { method: AuthMethod }): Principal {
     return {
       tenantId: identity.tenantId,
       tenantSlug: identity.tenantSlug,
@@ -117,15 +140,17 @@ export class Authenticator {
     });
   }
 
+  private usageIsStale(identity: CachedIdentity, context: { ip: string | null; method: AuthMethod }, now: number): boolean {
+    const { usage } = identity;
+    return now - usage.at >= USAGE_WRITE_INTERVAL_MS || usage.ip !== context.ip || usage.method !== context.method;
+  }
+
   private async recordUsage(
     identity: CachedIdentity,
     context: { ip: string | null; method: AuthMethod },
     now: number,
   ): Promise<void> {
-    const { usage } = identity;
-    if (now - usage.at < USAGE_WRITE_INTERVAL_MS && usage.ip === context.ip && usage.method === context.method) {
-      return;
-    }
+    if (!this.usageIsStale(identity, context, now)) return;
     identity.usage = { at: now, ip: context.ip, method: context.method };
     try {
       await inTenant(this.deps.orm, identity.tenantId, (em) =>
