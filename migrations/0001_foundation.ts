@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { definerFunction, tenantIsolation } from './sql';
 
 // Tenants and service accounts. Runs as runlane_owner; RLS, grants and the narrow
 // cross-tenant functions are written by hand so that they say exactly what they allow.
@@ -50,17 +51,8 @@ create unique index accounts_tenant_name_key on accounts (tenant_id, lower(name)
 create index accounts_token_hash_idx on accounts (token_hash);
 create index accounts_tenant_created_idx on accounts (tenant_id, created_at desc, id desc);
 
-alter table tenants enable row level security;
-alter table tenants force row level security;
-create policy tenant_isolation on tenants
-  using (id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (id = nullif(current_setting('app.tenant_id', true), '')::uuid);
-
-alter table accounts enable row level security;
-alter table accounts force row level security;
-create policy tenant_isolation on accounts
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+${tenantIsolation('tenants', 'id')}
+${tenantIsolation('accounts')}
 
 grant usage on schema public to runlane_app;
 grant select, insert, update, delete on tenants, accounts to runlane_app;
@@ -79,15 +71,8 @@ returns uuid
 language sql stable security definer set search_path = pg_catalog, public
 as $$ select t.id from public.tenants t where t.slug = p_slug $$;
 
--- Handing a function over needs CREATE on the schema for the new owner, only for that moment.
-grant create on schema public to runlane_definer;
-alter function runlane_authenticate(text) owner to runlane_definer;
-alter function runlane_tenant_id(text) owner to runlane_definer;
-revoke create on schema public from runlane_definer;
-revoke all on function runlane_authenticate(text) from public;
-revoke all on function runlane_tenant_id(text) from public;
-grant execute on function runlane_authenticate(text) to runlane_app;
-grant execute on function runlane_tenant_id(text) to runlane_app;
+${definerFunction('runlane_authenticate(text)')}
+${definerFunction('runlane_tenant_id(text)')}
 `);
   }
 }

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { definerFunction, tenantIsolation } from './sql';
 
 // Tenant data keys, agent configs with BYOK, integration keys and the audit log.
 export class Migration0002SecretsAndConfigs extends Migration {
@@ -92,29 +93,13 @@ create trigger audit_events_no_update before update or delete on audit_events
 create trigger audit_events_no_truncate before truncate on audit_events
   for each statement execute function audit_events_append_only();
 
-alter table tenant_data_keys enable row level security;
-alter table tenant_data_keys force row level security;
-create policy tenant_isolation on tenant_data_keys
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+${tenantIsolation('tenant_data_keys')}
 
-alter table agent_configs enable row level security;
-alter table agent_configs force row level security;
-create policy tenant_isolation on agent_configs
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+${tenantIsolation('agent_configs')}
 
-alter table integration_keys enable row level security;
-alter table integration_keys force row level security;
-create policy tenant_isolation on integration_keys
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+${tenantIsolation('integration_keys')}
 
-alter table audit_events enable row level security;
-alter table audit_events force row level security;
-create policy tenant_isolation on audit_events
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+${tenantIsolation('audit_events')}
 
 -- Data keys are only ever added and rewrapped, never removed by the application.
 grant select, insert, update on tenant_data_keys to runlane_app;
@@ -133,11 +118,7 @@ as $$
   order by k.tenant_id, k.version
   limit p_limit
 $$;
-grant create on schema public to runlane_definer;
-alter function runlane_data_keys_to_rewrap(text, integer) owner to runlane_definer;
-revoke create on schema public from runlane_definer;
-revoke all on function runlane_data_keys_to_rewrap(text, integer) from public;
-grant execute on function runlane_data_keys_to_rewrap(text, integer) to runlane_app;
+${definerFunction('runlane_data_keys_to_rewrap(text, integer)')}
 `);
   }
 }
