@@ -33,6 +33,10 @@ const USAGE_WRITE_INTERVAL_MS = 60_000;
  */
 export class Authenticator {
   private readonly byHash = new Map<string, CachedIdentity>();
+  /** One database load per token at a time; concurrent requests for it share the result. */
+  private readonly loading = new Map<string, Promise<CachedIdentity>>();
+  /** Bumped by every eviction: a load that started before one is used once, never cached. */
+  private generation = 0;
   private unsubscribe?: () => Promise<void>;
 
   constructor(
@@ -52,6 +56,9 @@ export class Authenticator {
   }
 
   evictAccount(accountId: string): void {
+    this.generation++;
+    // Loads in flight may have read the account before the change committed.
+    this.loading.clear();
     for (const [hash, identity] of this.byHash) {
       if (identity.accountId === accountId) this.byHash.delete(hash);
     }
@@ -79,8 +86,17 @@ export class Authenticator {
       // The checksum turns garbage away before it costs a database round trip.
       if (!isWellFormedToken(token)) throw new UnauthenticatedError();
       this.byHash.delete(hash);
-      identity = await this.load(hash, now);
-      if (this.deps.cacheMs > 0) this.byHash.set(hash, identity);
+      const generation = this.generation;
+      let pending = this.loading.get(hash);
+      if (!pending) {
+        const started = this.load(hash, now).finally(() => {
+          if (this.loading.get(hash) === started) this.loading.delete(hash);
+        });
+        pending = started;
+        this.loading.set(hash, pending);
+      }
+      identity = await pending;
+      if (this.deps.cacheMs > 0 && generation === this.generation) this.byHash.set(hash, identity);
     }
     const expired = this.expired(identity, hash, now);
     if (expired) return expired;
