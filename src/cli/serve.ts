@@ -12,6 +12,12 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
   const config = configOrExit();
   const log = loggerFor(config);
   if (role !== 'serve') requireRedisForSplit(config, role);
+  if (config.outbound.allowHttp || config.outbound.allowPrivate) {
+    log.warn(
+      { allowHttp: config.outbound.allowHttp, allowPrivate: config.outbound.allowPrivate },
+      'Outbound guard relaxed for tenant-supplied URLs (RUNLANE_OUTBOUND_ALLOW_*): development and tests only',
+    );
+  }
   const keyring = await keyringFor(config, log);
   const db = await openDatabase(config, log);
   const app = await createApp({ config, databaseUrl: db.appUrl, keyring, log });
