@@ -217,7 +217,7 @@ export type KeyProbe = {
   valid: Scalars['Boolean']['output'];
 };
 
-/** Why a key failed its probe. The first four need an operator; the last two are transient. */
+/** Why a key failed its probe. The first four need an operator; RATE_LIMITED and PROVIDER_UNAVAILABLE are not the key's fault (KeyProbeError.transient says whether retrying can help). */
 export type KeyProbeCategory =
   | 'INSUFFICIENT_PERMISSIONS'
   | 'INVALID_KEY'

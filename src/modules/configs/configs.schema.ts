@@ -21,7 +21,8 @@ const write = { scope: 'agents:write' } as const;
 const ByokStatusEnum = builder.enumType('ByokStatus', { values: ['MISSING', 'ACTIVE', 'INVALID', 'REVOKED'] as const });
 
 const KeyProbeCategoryEnum = builder.enumType('KeyProbeCategory', {
-  description: 'Why a key failed its probe. The first four need an operator; the last two are transient.',
+  description:
+    'Why a key failed its probe. The first four need an operator; RATE_LIMITED and PROVIDER_UNAVAILABLE are not the key\'s fault (KeyProbeError.transient says whether retrying can help).',
   values: [
     'INVALID_KEY',
     'REVOKED_OR_EXPIRED',
