@@ -15,6 +15,10 @@ import { AuditService } from './modules/audit/audit.service';
 import { AgentConfigService } from './modules/configs/agent-config.service';
 import { probeAnthropicKey } from './modules/configs/key-probe';
 import { IntegrationKeyService } from './modules/keys/integration-key.service';
+import { AppService } from './modules/apps/app.service';
+import { AppProber } from './modules/apps/app-prober';
+import { createMcpConnector } from './platform/mcp/mcp-connector';
+import type { SafeFetchOptions } from './platform/outbound/safe-fetch';
 import { createHttpServer, type HttpServer } from './http/server';
 
 export const VERSION: string = JSON.parse(
@@ -38,6 +42,8 @@ export async function createApp(options: {
   databaseUrl: string;
   keyring: MasterKeyring;
   log: Logger;
+  /** Test seams of the outbound guard (DNS, trust roots, dialling); never from configuration. */
+  outbound?: Pick<SafeFetchOptions, 'resolve' | 'ca' | 'dial'>;
 }): Promise<App> {
   const { config, log } = options;
   const orm = await createOrm({ url: options.databaseUrl, poolSize: config.database.poolSize, entities });
@@ -54,14 +60,24 @@ export async function createApp(options: {
     secrets,
     probe: (apiKey) => probeAnthropicKey(apiKey, { baseUrl: config.anthropicBaseUrl, timeoutMs: config.keyProbeTimeoutMs }),
   });
+  const outbound: SafeFetchOptions = { ...options.outbound, policy: config.outbound };
   const integrationKeys = new IntegrationKeyService({
     orm,
     secrets,
     verifier: { urls: config.providerUrls, timeoutMs: config.keyProbeTimeoutMs },
-    allowHttp: config.outbound.allowHttp,
+    outbound,
   });
   const audit = new AuditService({ orm });
-  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit };
+  const mcp = createMcpConnector({
+    ...outbound,
+    connectTimeoutMs: Math.min(5_000, config.apps.probeTimeoutMs),
+    headersTimeoutMs: config.apps.probeTimeoutMs,
+    bodyTimeoutMs: config.apps.probeTimeoutMs,
+    maxResponseBytes: 4 * 1024 * 1024,
+    limits: { deadlineMs: config.apps.probeTimeoutMs },
+  });
+  const apps = new AppService({ orm, secrets, mcp, probeIntervalMs: config.apps.probeIntervalMs });
+  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps };
   return {
     config,
     orm,
@@ -76,6 +92,19 @@ export async function createApp(options: {
       await orm.close(true);
     },
   };
+}
+
+/** The background prober of tenant MCP servers; worker processes start it. */
+export function createAppProber(app: App): AppProber {
+  return new AppProber({
+    orm: app.orm,
+    apps: app.services.apps,
+    tickMs: app.config.apps.proberTickMs,
+    batchSize: 10,
+    // Outlasts a probe's own deadline, so no app is probed twice at once.
+    leaseSeconds: Math.ceil((app.config.apps.probeTimeoutMs * 2) / 1000) + 5,
+    onError: (err) => app.log.error({ err }, 'app probe failed'),
+  });
 }
 
 export function createAppHttpServer(app: App): HttpServer {

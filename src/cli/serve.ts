@@ -1,4 +1,4 @@
-import { createApp, createAppHttpServer, type App } from '../app';
+import { createApp, createAppHttpServer, createAppProber, type App } from '../app';
 import { resolveMasterKeyring } from '../platform/master-key';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import type { CommandArgs } from './index';
@@ -29,6 +29,11 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     const port = await http.listen(config.http.port, config.http.host);
     closers.push(() => http.close());
     log.info({ port, host: config.http.host, bus: app.bus.kind }, `Runlane ${role} listening on http://127.0.0.1:${port}/graphql`);
+  }
+  if (role !== 'api') {
+    const prober = createAppProber(app);
+    prober.start();
+    closers.push(() => prober.stop());
   }
   if (role === 'worker') {
     const health = await startWorkerHealthServer({ port: config.worker.healthPort, slots: config.worker.slots });

@@ -60,6 +60,9 @@ const environmentSchema = z.object({
   RUNLANE_OUTBOUND_ALLOW_HTTP: booleanFlag,
   RUNLANE_OUTBOUND_ALLOW_PRIVATE: booleanFlag,
   RUNLANE_KEY_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  RUNLANE_APP_PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  RUNLANE_APP_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  RUNLANE_APP_PROBER_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   RUNLANE_PROVIDER_URL_CLOUDFLARE: httpUrl.default('https://api.cloudflare.com'),
   RUNLANE_PROVIDER_URL_GITHUB: httpUrl.default('https://api.github.com'),
   RUNLANE_PROVIDER_URL_POSTMARK: httpUrl.default('https://api.postmarkapp.com'),
@@ -87,6 +90,8 @@ export type Config = {
   keyProbeTimeoutMs: number;
   /** Relaxations of the outbound guard for tenant-supplied URLs: development and tests only. */
   outbound: { allowHttp: boolean; allowPrivate: boolean };
+  /** Tenant MCP servers: how often each is probed, how long a probe may take, how often workers look. */
+  apps: { probeIntervalMs: number; probeTimeoutMs: number; proberTickMs: number };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
   providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
@@ -134,6 +139,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
     keyProbeTimeoutMs: e.RUNLANE_KEY_PROBE_TIMEOUT_MS,
     outbound: { allowHttp: e.RUNLANE_OUTBOUND_ALLOW_HTTP, allowPrivate: e.RUNLANE_OUTBOUND_ALLOW_PRIVATE },
+    apps: {
+      probeIntervalMs: e.RUNLANE_APP_PROBE_INTERVAL_SECONDS * 1000,
+      probeTimeoutMs: e.RUNLANE_APP_PROBE_TIMEOUT_MS,
+      proberTickMs: e.RUNLANE_APP_PROBER_TICK_MS,
+    },
     providerUrls: {
       cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,
       github: e.RUNLANE_PROVIDER_URL_GITHUB,

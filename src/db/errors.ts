@@ -74,6 +74,7 @@ const constraintMessages: Record<string, string> = {
   accounts_name_length: 'Account name must be 1 to 120 characters.',
   tenants_slug_key: 'A tenant with this slug already exists.',
   tenants_slug_format: 'Tenant slug must be lowercase letters, digits and dashes (at most 63).',
+  apps_tenant_slug_key: 'An app with this slug already exists.',
 };
 
 function constraintOf(err: DriverException): string | undefined {

@@ -1,8 +1,9 @@
 import type { Route } from '../platform/rest';
 import { accountRoutes } from '../modules/accounts/accounts.rest';
+import { appRoutes } from '../modules/apps/apps.rest';
 import { configRoutes } from '../modules/configs/configs.rest';
 import { keyRoutes } from '../modules/keys/keys.rest';
 import { systemRoutes } from '../modules/system/system.rest';
 
 /** Every module's REST routes. */
-export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes];
+export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes];

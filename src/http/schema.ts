@@ -5,6 +5,7 @@ import '../graphql/errors';
 import '../graphql/node';
 // Every module's schema file, for its side effect of registering types and fields.
 import '../modules/accounts/accounts.schema';
+import '../modules/apps/apps.schema';
 import '../modules/audit/audit.schema';
 import '../modules/configs/configs.schema';
 import '../modules/keys/keys.schema';

@@ -1,3 +1,5 @@
+import { InputError } from '../db/errors';
+import { MAX_PAGE_SIZE } from '../db/pagination';
 import type { Principal } from './auth';
 import type { Services } from './services';
 
@@ -21,3 +23,25 @@ export type Route = {
   scope?: string;
   handler: (req: RestRequest) => Promise<RestResponse> | RestResponse;
 };
+
+/** `?limit=&cursor=` as keyset page arguments. */
+export function pageArgsFromQuery(query: URLSearchParams): { first?: number; after?: string } {
+  const limit = query.get('limit');
+  const cursor = query.get('cursor');
+  if (limit !== null && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= MAX_PAGE_SIZE)) {
+    throw new InputError(`limit must be between 1 and ${MAX_PAGE_SIZE}.`, 'limit');
+  }
+  return { ...(limit !== null ? { first: Number(limit) } : {}), ...(cursor ? { after: cursor } : {}) };
+}
+
+/** The seeds' list envelope: `{data, has_more, next_cursor}`. */
+export function listEnvelope<T>(
+  page: { nodes: T[]; hasNextPage: boolean; endCursor: string | null },
+  toJson: (node: T) => unknown,
+) {
+  return {
+    data: page.nodes.map(toJson),
+    has_more: page.hasNextPage,
+    next_cursor: page.hasNextPage ? page.endCursor : null,
+  };
+}

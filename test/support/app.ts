@@ -20,7 +20,13 @@ let counter = 0;
 
 /** A real Runlane API on a fresh database and a random port. */
 export async function startTestServer(
-  options: { redis?: boolean; db?: TestDatabase; env?: Record<string, string>; keyring?: MasterKeyring } = {},
+  options: {
+    redis?: boolean;
+    db?: TestDatabase;
+    env?: Record<string, string>;
+    keyring?: MasterKeyring;
+    outbound?: Parameters<typeof createApp>[0]['outbound'];
+  } = {},
 ): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
   const config = loadConfig({
@@ -35,6 +41,7 @@ export async function startTestServer(
     databaseUrl: db.appUrl,
     keyring: options.keyring ?? keyring(randomBytes(32)),
     log: createLogger(config.logLevel),
+    outbound: options.outbound,
   });
   const http = createAppHttpServer(app);
   const port = await http.listen(0, '127.0.0.1');

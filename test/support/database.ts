@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDatabase, dropDatabase, ROLES, withDatabase } from '../../src/db/provision';
@@ -22,4 +23,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     adminUrl: withDatabase(adminUrl(), name),
     drop: () => dropDatabase(adminUrl(), name),
   };
+}
+
+/** One query as the superuser, for assertions about what is really stored (RLS does not apply). */
+export async function adminQuery<T = any>(db: TestDatabase, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: db.adminUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }

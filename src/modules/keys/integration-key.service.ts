@@ -8,7 +8,8 @@ import type { Actor } from '../../platform/auth';
 import type { SecretBox } from '../../platform/secret-box';
 import { recordAudit } from '../audit/audit.service';
 import { IntegrationKeySchema, type IntegrationKey } from './integration-key.entity';
-import { PROVIDERS, validateProviderMetadata, verifyIntegrationKey, type Provider } from './providers';
+import { checkOutboundUrl, createSafeFetch, OutboundError, type SafeFetchOptions } from '../../platform/outbound/safe-fetch';
+import { PROVIDERS, tenantUrlField, validateProviderMetadata, verifyIntegrationKey, type Provider } from './providers';
 
 const storeInput = z.object({
   provider: z.enum(PROVIDERS, { message: `provider must be one of ${PROVIDERS.join(', ')}` }),
@@ -21,7 +22,7 @@ export type StoreIntegrationKeyInput = z.input<typeof storeInput>;
 export type StoredKey = { integrationKey: IntegrationKey; replaced: boolean };
 export type Verification = { valid: boolean; reason: 'auth_failed' | 'provider_unavailable' | null; lastVerifiedAt: Date | null };
 
-export type VerifierOptions = Omit<Parameters<typeof verifyIntegrationKey>[1], 'fetch'>;
+export type VerifierOptions = Omit<Parameters<typeof verifyIntegrationKey>[1], 'fetch' | 'tenantFetch'>;
 
 const keyLocation = (k: IntegrationKey) => ({ tenantId: k.tenantId, table: 'integration_keys', rowId: k.id, column: 'key_ciphertext' });
 
@@ -32,7 +33,13 @@ function parseProvider(provider: string): Provider {
 
 export class IntegrationKeyService {
   constructor(
-    private readonly deps: { orm: Orm; secrets: SecretBox; verifier: VerifierOptions; allowHttp: boolean },
+    private readonly deps: {
+      orm: Orm;
+      secrets: SecretBox;
+      verifier: VerifierOptions;
+      /** The outbound guard for tenant-chosen base URLs. */
+      outbound: SafeFetchOptions;
+    },
   ) {}
 
   /** First store creates; a second store for the provider revokes the previous key in the same transaction. */
@@ -43,7 +50,8 @@ export class IntegrationKeyService {
       throw new InputError(issue.message, issue.path.join('.') || undefined);
     }
     const { provider, key, label } = parsed.data;
-    const metadata = validateProviderMetadata(provider, parsed.data.metadata ?? {}, { allowHttp: this.deps.allowHttp });
+    const metadata = validateProviderMetadata(provider, parsed.data.metadata ?? {}, { allowHttp: this.deps.outbound.policy.allowHttp });
+    await this.checkTenantUrl(provider, metadata);
     return inTenant(this.deps.orm, actor.tenantId, async (em) => {
       await em.execute('select pg_advisory_xact_lock(hashtext(?), hashtext(?))', [actor.tenantId, `integration:${provider}`]);
       const previous = await this.current(em, provider);
@@ -123,7 +131,11 @@ export class IntegrationKeyService {
       return { stored: found, key: await this.deps.secrets.decrypt(em, keyLocation(found), Buffer.from(found.keyCiphertext)) };
     });
     // The provider call happens outside any transaction: no connection is held while we wait.
-    const result = await verifyIntegrationKey({ provider: p, key, metadata: stored.metadata }, this.deps.verifier);
+    const { timeoutMs } = this.deps.verifier;
+    const tenantFetch = createSafeFetch({ ...this.deps.outbound, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
+    const result = await verifyIntegrationKey({ provider: p, key, metadata: stored.metadata }, { ...this.deps.verifier, tenantFetch }).finally(
+      () => tenantFetch.close(),
+    );
     return inTenant(this.deps.orm, actor.tenantId, async (em) => {
       const row = await em.findOne(IntegrationKeySchema, { id: stored.id });
       // Revoked or replaced meanwhile: report the outcome, change nothing.
@@ -145,6 +157,18 @@ export class IntegrationKeyService {
         lastVerifiedAt: (live ?? stored).lastVerifiedAt ?? null,
       };
     });
+  }
+
+  /** A tenant-chosen base URL must pass the outbound guard before it is stored. */
+  private async checkTenantUrl(provider: Provider, metadata: Record<string, unknown>): Promise<void> {
+    const field = tenantUrlField(provider);
+    if (!field || typeof metadata[field] !== 'string') return;
+    try {
+      await checkOutboundUrl(metadata[field] as string, this.deps.outbound.policy, this.deps.outbound.resolve);
+    } catch (err) {
+      if (err instanceof OutboundError) throw new InputError(`metadata.${field} refused: ${err.message}`, `metadata.${field}`);
+      throw err;
+    }
   }
 
   private current(em: TenantEm, provider: Provider): Promise<IntegrationKey | null> {

@@ -17,6 +17,7 @@ beforeAll(async () => {
       RUNLANE_PROVIDER_URL_POSTMARK: providers.urls.postmark,
       RUNLANE_PROVIDER_URL_OUTSTAND: providers.urls.outstand,
       RUNLANE_OUTBOUND_ALLOW_HTTP: '1',
+      RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1',
       RUNLANE_KEY_PROBE_TIMEOUT_MS: '500',
     },
   });

@@ -1,3 +1,4 @@
+import { createSafeFetch } from '../../platform/outbound/safe-fetch';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +47,7 @@ async function verify(
 ): Promise<VerifyResult> {
   const result = await verifyIntegrationKey(
     { provider, key, metadata: options.metadata ?? metadataFor(provider) },
-    { urls: fake.urls, timeoutMs: options.timeoutMs ?? 5_000, fetch: options.fetch },
+    { urls: fake.urls, timeoutMs: options.timeoutMs ?? 5_000, fetch: options.fetch, tenantFetch: options.fetch ?? fetch },
   );
   seen.push({ key, result });
   if (result.outcome !== 'valid') {
@@ -227,6 +228,22 @@ describe('provider-specific readings', () => {
 });
 
 describe('netdata uses metadata.base_url', () => {
+  it('calls the tenant-chosen URL only through the tenant fetch; the outbound guard refuses loopback', async () => {
+    const guarded = createSafeFetch({ policy: { allowHttp: true, allowPrivate: false } });
+    try {
+      const before = fake.requestsFor('netdata').length;
+      const result = await verifyIntegrationKey(
+        { provider: 'netdata', key: VALID.netdata, metadata: { base_url: fake.netdataBaseUrl } },
+        { urls: fake.urls, timeoutMs: 2_000, fetch, tenantFetch: guarded },
+      );
+      expect(result).toMatchObject({ outcome: 'unavailable', reason: 'provider_unavailable' });
+      expect((result as { detail: string }).detail).toMatch(/Netdata was not called: .*loopback/);
+      expect(fake.requestsFor('netdata')).toHaveLength(before);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('requests go to the tenant-supplied base URL, not any configured one', async () => {
     const other = await startFakeProviders({ validTokens: [VALID.netdata] });
     try {
@@ -280,7 +297,7 @@ describe('transport', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const result = await verifyIntegrationKey(
       { provider: 'github', key: VALID.github, metadata: {} },
-      { urls: { ...fake.urls, github: `http://127.0.0.1:${port}` }, timeoutMs: 2_000 },
+      { urls: { ...fake.urls, github: `http://127.0.0.1:${port}` }, timeoutMs: 2_000, tenantFetch: fetch },
     );
     seen.push({ key: VALID.github, result });
     expect(result).toMatchObject({ outcome: 'unavailable', reason: 'provider_unavailable' });
@@ -304,7 +321,7 @@ describe('transport', () => {
     try {
       const result = await verifyIntegrationKey(
         { provider: 'github', key: VALID.github, metadata: {} },
-        { urls: { ...fake.urls, github: `http://127.0.0.1:${port}` }, timeoutMs: 300 },
+        { urls: { ...fake.urls, github: `http://127.0.0.1:${port}` }, timeoutMs: 300, tenantFetch: fetch },
       );
       seen.push({ key: VALID.github, result });
       expect(result).toMatchObject({ outcome: 'unavailable', reason: 'provider_unavailable' });

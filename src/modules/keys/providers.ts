@@ -1,3 +1,4 @@
+import { OutboundError } from '../../platform/outbound/safe-fetch';
 import { InputError } from '../../db/errors';
 
 /**
@@ -23,11 +24,15 @@ export type VerifyOptions = {
   urls: ProviderUrls;
   timeoutMs: number;
   /**
-   * Every provider request goes through this one function. It defaults to the global fetch; a
-   * later change swaps in an SSRF-safe fetch, which matters for tenant-supplied URLs (netdata's
-   * `metadata.base_url`). Never call the global fetch directly from this module.
+   * Requests to the operator-configured provider APIs go through this one function (default:
+   * the global fetch). Never call the global fetch directly from this module.
    */
   fetch?: typeof fetch;
+  /**
+   * Requests to tenant-supplied base URLs (netdata's `metadata.base_url`) go through this one,
+   * which must be the outbound guard's safe fetch: the tenant chooses where it points.
+   */
+  tenantFetch: (input: string | URL, init?: RequestInit) => Promise<Response>;
 };
 
 export type MetadataOptions = { allowHttp?: boolean };
@@ -293,6 +298,12 @@ export const providerTable: Record<Provider, ProviderSpec> = {
 // Metadata validation
 
 /** Returns the provider's normalised metadata, or throws InputError naming the offending field. */
+/** The metadata field that holds a tenant-chosen base URL, if the provider has one. */
+export function tenantUrlField(provider: Provider): string | null {
+  const source = providerTable[provider].baseUrl;
+  return source.from === 'metadata' ? source.field : null;
+}
+
 export function validateProviderMetadata(
   provider: Provider,
   metadata: unknown,
@@ -438,9 +449,9 @@ async function probe(
     );
   }
   const request = spec.request(input.key, metadata);
-  // The one and only network call: through the injected fetch (an SSRF-safe one will be swapped
-  // in for tenant-supplied URLs), never following redirects, bounded by the timeout.
-  const doFetch = options.fetch ?? fetch;
+  // The one and only network call: tenant-chosen URLs through the outbound guard, never
+  // following redirects, bounded by the timeout.
+  const doFetch = spec.baseUrl.from === 'metadata' ? options.tenantFetch : (options.fetch ?? fetch);
   const signal = AbortSignal.timeout(options.timeoutMs);
   const deadline = new Promise<never>((_, reject) => {
     const fire = () => reject(signal.reason instanceof Error ? signal.reason : new DOMException('timed out', 'TimeoutError'));
@@ -458,6 +469,7 @@ async function probe(
     ]);
   } catch (err) {
     if (isTimeout(err)) return unavailable(`${spec.label} did not answer within ${options.timeoutMs} ms.`);
+    if (err instanceof OutboundError) return unavailable(`${spec.label} was not called: ${err.message}`);
     return unavailable(`${spec.label} could not be reached; try verifying again later.`);
   }
 
