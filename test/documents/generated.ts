@@ -94,6 +94,78 @@ export type AgentConfigInput = {
   tools?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+/** A tenant-registered MCP server whose enabled tools agent runs may call. */
+export type App = Node & {
+  __typename?: 'App';
+  authHeaderName?: Maybe<Scalars['String']['output']>;
+  /** A redacted preview of the secret. */
+  authHint?: Maybe<Scalars['String']['output']>;
+  authType: AppAuthType;
+  createdAt: Scalars['DateTime']['output'];
+  description?: Maybe<Scalars['String']['output']>;
+  discoveredTools: Array<DiscoveredTool>;
+  displayName: Scalars['String']['output'];
+  enabledTools: Array<Scalars['String']['output']>;
+  failureStreak: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  lastProbe?: Maybe<AppLastProbe>;
+  lastProbedAt?: Maybe<Scalars['DateTime']['output']>;
+  mcpServerUrl: Scalars['String']['output'];
+  metadata: Scalars['JSON']['output'];
+  slug: Scalars['String']['output'];
+  status: AppStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  uuid: Scalars['UUID']['output'];
+};
+
+/** BEARER needs token; HEADER needs name and value; NONE needs nothing. */
+export type AppAuthInput = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  token?: InputMaybe<Scalars['String']['input']>;
+  type: AppAuthType;
+  value?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AppAuthType =
+  | 'BEARER'
+  | 'HEADER'
+  | 'NONE';
+
+export type AppLastProbe = {
+  __typename?: 'AppLastProbe';
+  error?: Maybe<Scalars['String']['output']>;
+  latencyMs?: Maybe<Scalars['Int']['output']>;
+  ok: Scalars['Boolean']['output'];
+  probedAt: Scalars['DateTime']['output'];
+};
+
+/** The outcome of one probe: initialize, then tools/list. */
+export type AppProbe = {
+  __typename?: 'AppProbe';
+  error?: Maybe<Scalars['String']['output']>;
+  latencyMs: Scalars['Int']['output'];
+  ok: Scalars['Boolean']['output'];
+  probedAt: Scalars['DateTime']['output'];
+  /** unreachable, timeout, http_error, unauthorized, protocol_error, too_large, too_many_tools, cancelled or disabled */
+  reason?: Maybe<Scalars['String']['output']>;
+  tools: Array<AppTool>;
+};
+
+export type AppStatus =
+  | 'ACTIVE'
+  | 'DISABLED'
+  | 'UNHEALTHY';
+
+/** A tool as one probe saw it. */
+export type AppTool = {
+  __typename?: 'AppTool';
+  annotations?: Maybe<Scalars['JSON']['output']>;
+  description?: Maybe<Scalars['String']['output']>;
+  inputSchema: Scalars['JSON']['output'];
+  name: Scalars['String']['output'];
+  title?: Maybe<Scalars['String']['output']>;
+};
+
 /** One secret or config operation: who, what, when, on which target. Never a secret. */
 export type AuditEvent = {
   __typename?: 'AuditEvent';
@@ -152,11 +224,29 @@ export type DeleteAccountResult = DeletedAccount | NotFoundError;
 
 export type DeleteAgentConfigResult = AgentConfig | NotFoundError;
 
+export type DeleteAppResult = App | NotFoundError;
+
 export type DeletedAccount = {
   __typename?: 'DeletedAccount';
   /** The UUID of the account that no longer exists. */
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+};
+
+/** A tool the MCP server has advertised, remembered across probes. */
+export type DiscoveredTool = {
+  __typename?: 'DiscoveredTool';
+  annotations?: Maybe<Scalars['JSON']['output']>;
+  description?: Maybe<Scalars['String']['output']>;
+  /** Offered to agent runs. */
+  enabled: Scalars['Boolean']['output'];
+  firstSeenAt: Scalars['DateTime']['output'];
+  inputSchema: Scalars['JSON']['output'];
+  lastSeenAt: Scalars['DateTime']['output'];
+  name: Scalars['String']['output'];
+  /** No longer advertised by the server. */
+  stale: Scalars['Boolean']['output'];
+  title?: Maybe<Scalars['String']['output']>;
 };
 
 export type EnableAgentConfigResult = AgentConfig | NotFoundError;
@@ -241,11 +331,17 @@ export type Mutation = {
   createAccount: CreateAccountResult;
   deleteAccount: DeleteAccountResult;
   deleteAgentConfig: DeleteAgentConfigResult;
+  /** Hard delete; answers the app as it was. */
+  deleteApp: DeleteAppResult;
   /** Closes the circuit breaker: clears disabledAt and disableReason. */
   enableAgentConfig: EnableAgentConfigResult;
   /** Pauses the account: its token is refused until resumed. */
   pauseAccount: PauseAccountResult;
+  /** Probes now and answers the outcome, whatever it is. An unknown slug is a NOT_FOUND error. */
+  probeApp: AppProbe;
   putAgentConfig: PutAgentConfigResult;
+  /** Inserts the app and probes it; a failed probe still registers it, unhealthy. */
+  registerApp: RegisterAppResult;
   /** Resumes a paused account. */
   resumeAccount: ResumeAccountResult;
   /** Revokes the token for good; rotate to issue a new one. */
@@ -255,10 +351,13 @@ export type Mutation = {
   revokeIntegrationKey: RevokeIntegrationKeyResult;
   /** Issues a new token (revealed once); the old token stops working at once. */
   rotateAccountToken: RotateAccountTokenResult;
+  /** Replaces the secret without probing; call probeApp afterwards. */
+  rotateAppAuth: RotateAppAuthResult;
   /** Probes the key, then encrypts and stores it. An invalid key changes nothing. */
   setByokKey: SetByokKeyResult;
   storeIntegrationKey: StoreIntegrationKeyResult;
   updateAccount: UpdateAccountResult;
+  updateApp: UpdateAppResult;
   /** Probes a key and stores nothing. */
   validateAnthropicKey: KeyProbe;
   verifyIntegrationKey: VerifyIntegrationKeyResult;
@@ -280,6 +379,11 @@ export type MutationDeleteAgentConfigArgs = {
 };
 
 
+export type MutationDeleteAppArgs = {
+  slug: Scalars['String']['input'];
+};
+
+
 export type MutationEnableAgentConfigArgs = {
   blueprint: Scalars['String']['input'];
 };
@@ -290,9 +394,19 @@ export type MutationPauseAccountArgs = {
 };
 
 
+export type MutationProbeAppArgs = {
+  slug: Scalars['String']['input'];
+};
+
+
 export type MutationPutAgentConfigArgs = {
   blueprint: Scalars['String']['input'];
   input: AgentConfigInput;
+};
+
+
+export type MutationRegisterAppArgs = {
+  input: RegisterAppInput;
 };
 
 
@@ -321,6 +435,12 @@ export type MutationRotateAccountTokenArgs = {
 };
 
 
+export type MutationRotateAppAuthArgs = {
+  auth: AppAuthInput;
+  slug: Scalars['String']['input'];
+};
+
+
 export type MutationSetByokKeyArgs = {
   apiKey: Scalars['String']['input'];
   blueprint: Scalars['String']['input'];
@@ -335,6 +455,12 @@ export type MutationStoreIntegrationKeyArgs = {
 export type MutationUpdateAccountArgs = {
   id: Scalars['ID']['input'];
   input: UpdateAccountInput;
+};
+
+
+export type MutationUpdateAppArgs = {
+  input: UpdateAppInput;
+  slug: Scalars['String']['input'];
 };
 
 
@@ -376,6 +502,9 @@ export type Query = {
   accounts: QueryAccountsConnection;
   agentConfig?: Maybe<AgentConfig>;
   agentConfigs: Array<AgentConfig>;
+  app?: Maybe<App>;
+  /** The tenant’s apps, newest first. */
+  apps: QueryAppsConnection;
   /** The tenant audit log, newest first. */
   auditEvents: QueryAuditEventsConnection;
   blueprints: Array<Blueprint>;
@@ -405,6 +534,19 @@ export type QueryAgentConfigArgs = {
 };
 
 
+export type QueryAppArgs = {
+  slug: Scalars['String']['input'];
+};
+
+
+export type QueryAppsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -429,6 +571,18 @@ export type QueryAccountsConnectionEdge = {
   node: Account;
 };
 
+export type QueryAppsConnection = {
+  __typename?: 'QueryAppsConnection';
+  edges: Array<QueryAppsConnectionEdge>;
+  pageInfo: PageInfo;
+};
+
+export type QueryAppsConnectionEdge = {
+  __typename?: 'QueryAppsConnectionEdge';
+  cursor: Scalars['String']['output'];
+  node: App;
+};
+
 export type QueryAuditEventsConnection = {
   __typename?: 'QueryAuditEventsConnection';
   edges: Array<QueryAuditEventsConnectionEdge>;
@@ -441,6 +595,23 @@ export type QueryAuditEventsConnectionEdge = {
   node: AuditEvent;
 };
 
+export type RegisterAppInput = {
+  auth: AppAuthInput;
+  description?: InputMaybe<Scalars['String']['input']>;
+  displayName: Scalars['String']['input'];
+  mcpServerUrl: Scalars['String']['input'];
+  metadata?: InputMaybe<Scalars['JSON']['input']>;
+  slug: Scalars['String']['input'];
+};
+
+export type RegisterAppPayload = {
+  __typename?: 'RegisterAppPayload';
+  app: App;
+  probe: AppProbe;
+};
+
+export type RegisterAppResult = ConflictError | InputError | RegisterAppPayload;
+
 export type ResumeAccountResult = Account | ConflictError | NotFoundError;
 
 export type RevokeAccountResult = Account | ConflictError | NotFoundError;
@@ -450,6 +621,8 @@ export type RevokeByokKeyResult = AgentConfig | NotFoundError;
 export type RevokeIntegrationKeyResult = IntegrationKey | NotFoundError;
 
 export type RotateAccountTokenResult = AccountWithToken | NotFoundError;
+
+export type RotateAppAuthResult = App | InputError | NotFoundError;
 
 export type SetByokKeyResult = AgentConfig | InputError | KeyProbeError | NotFoundError;
 
@@ -488,6 +661,18 @@ export type UpdateAccountInput = {
 };
 
 export type UpdateAccountResult = Account | ConflictError | InputError | NotFoundError;
+
+/** Only the fields given change. slug and mcpServerUrl are immutable. */
+export type UpdateAppInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  enabledTools?: InputMaybe<Array<Scalars['String']['input']>>;
+  metadata?: InputMaybe<Scalars['JSON']['input']>;
+  /** ACTIVE or DISABLED; UNHEALTHY is set by probes only. */
+  status?: InputMaybe<AppStatus>;
+};
+
+export type UpdateAppResult = App | InputError | NotFoundError;
 
 export type VerifyIntegrationKeyResult = IntegrationKeyVerification | NotFoundError;
 

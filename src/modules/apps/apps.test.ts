@@ -139,7 +139,7 @@ describe('registering an app', () => {
     );
     expect(body.data.registerApp).toMatchObject({
       __typename: 'RegisterAppPayload',
-      app: { slug: 'header-app', status: 'ACTIVE', authType: 'HEADER', authHeaderName: 'X-API-Key', authHint: '***89', discoveredTools: [{ name: 'one', enabled: false, stale: false }] },
+      app: { slug: 'header-app', status: 'ACTIVE', authType: 'HEADER', authHeaderName: 'X-API-Key', authHint: 'hdr-***89', discoveredTools: [{ name: 'one', enabled: false, stale: false }] },
       probe: { ok: true, tools: [{ name: 'one' }], error: null },
     });
     expect(headerServer.authFailures).toBe(0);
@@ -202,7 +202,7 @@ describe('reading, updating, rotating, probing and deleting', () => {
     const before = rotating.requests.length;
     const rotated = await rest('POST', '/api/v1/apps/rotating/auth/rotate', { auth: { type: 'bearer', token: 'sk-new-token-abcdefgh12' } });
     expect(rotated.status).toBe(200);
-    expect(await rotated.json()).toMatchObject({ auth_hint: 'sk-***12', status: 'unhealthy' });
+    expect(await rotated.json()).toMatchObject({ auth_hint: 'sk-new-***12', status: 'unhealthy' });
     expect(rotating.requests.length).toBe(before);
     const probe = await (await rest('POST', '/api/v1/apps/rotating/probe')).json();
     expect(probe).toMatchObject({ ok: true, tools: [{ name: 'x' }] });

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyring } from '../../src/platform/crypto';
+import { startTestServer, type TestServer } from '../support/app';
+import { adminQuery } from '../support/database';
+import { redisUrl } from '../support/env';
+import { startFakeMcpServer } from '../fakes/mcp-server';
+
+// Two real `runlane worker` processes over one database: every due app is probed by exactly one
+// of them, including apps whose credentials the workers must decrypt.
+const root = join(import.meta.dirname, '../..');
+const masterKey = randomBytes(32);
+const APPS = 8;
+type Fake = Awaited<ReturnType<typeof startFakeMcpServer>>;
+
+let api: TestServer;
+const fakes: Fake[] = [];
+const workers: ChildProcess[] = [];
+
+function startWorker(name: string): Promise<ChildProcess> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!,
+    HOME: process.env.HOME ?? '/tmp',
+    RUNLANE_ENV: 'test',
+    DATABASE_URL: api.db.appUrl,
+    REDIS_URL: redisUrl(),
+    RUNLANE_MASTER_KEY: masterKey.toString('base64'),
+    RUNLANE_OUTBOUND_ALLOW_HTTP: '1',
+    RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1',
+    RUNLANE_APP_PROBER_TICK_MS: '100',
+    RUNLANE_APP_PROBE_INTERVAL_SECONDS: '3600',
+    WORKER_HEALTH_PORT: '0',
+    LOG_LEVEL: 'info',
+  };
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  workers.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output}`)));
+  });
+}
+
+const toolsListCalls = (f: Fake) => f.requests.filter((r) => (r.body as { method?: string } | undefined)?.method === 'tools/list').length;
+
+beforeAll(async () => {
+  api = await startTestServer({ keyring: keyring(masterKey), env: { RUNLANE_OUTBOUND_ALLOW_HTTP: '1', RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1' } });
+  const { tenantId } = await api.tenant();
+  const actor = { tenantId, name: 'test', scopes: new Set<string>() };
+  for (let i = 0; i < APPS; i++) {
+    const token = `sk-worker-test-token-${i}0000`;
+    const fake = await startFakeMcpServer({ stateful: i % 2 === 0, json: true, auth: { type: 'bearer', token }, tools: [{ name: 'ping', inputSchema: { type: 'object' } }] });
+    fakes.push(fake);
+    await api.app.services.apps.register(actor, { slug: `w-${i}`, displayName: `w ${i}`, mcpServerUrl: fake.url, auth: { type: 'bearer', token } });
+  }
+  await Promise.all([startWorker('worker-1'), startWorker('worker-2')]);
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.exitCode !== null) return resolve();
+          w.once('exit', () => resolve());
+          w.kill('SIGTERM');
+        }),
+    ),
+  );
+  await api?.close();
+  await Promise.all(fakes.map((f) => f.close()));
+});
+
+describe('periodic probes across two worker processes', () => {
+  it('probes every due app exactly once, with its decrypted credential', async () => {
+    const before = fakes.map(toolsListCalls);
+    await adminQuery(api.db, `update apps set next_probe_at = now()`);
+    const deadline = Date.now() + 20_000;
+    while (fakes.some((f, i) => toolsListCalls(f) === before[i]) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Both workers keep ticking (every ~100 ms); give them time to probe anything twice.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(fakes.map((f, i) => toolsListCalls(f) - before[i]!)).toEqual(Array(APPS).fill(1));
+    expect(fakes.map((f) => f.authFailures)).toEqual(Array(APPS).fill(0));
+    const rows = await adminQuery(api.db, `select status, last_probe_ok, probe_lease_until from apps order by slug`);
+    expect(rows.every((r) => r.status === 'active' && r.last_probe_ok === true && r.probe_lease_until === null)).toBe(true);
+  }, 40_000);
+});
