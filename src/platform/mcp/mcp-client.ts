@@ -370,6 +370,8 @@ function watchStream(
 /** An open session, for agent runs calling several tools. */
 export class McpSession {
   private closed = false;
+  /** Runs after the session closed: the owner of the fetch releases its connections here. */
+  private onClosed: (() => Promise<void>) | undefined;
 
   private constructor(
     private readonly client: Client,
@@ -378,8 +380,13 @@ export class McpSession {
     private readonly secrets: readonly string[],
   ) {}
 
-  static async open(endpoint: McpEndpoint, options: { deadlineMs: number; signal?: AbortSignal }): Promise<McpSession> {
-    return McpSession.openWithin(endpoint, new Deadline(options.deadlineMs), options.signal);
+  static async open(
+    endpoint: McpEndpoint,
+    options: { deadlineMs: number; signal?: AbortSignal; onClosed?: () => Promise<void> },
+  ): Promise<McpSession> {
+    const session = await McpSession.openWithin(endpoint, new Deadline(options.deadlineMs), options.signal);
+    session.onClosed = options.onClosed;
+    return session;
   }
 
   /** The session id the server gave (stateful servers), if any. */
@@ -538,6 +545,7 @@ export class McpSession {
     }
     this.state.watched.clear();
     this.state.answered.clear();
+    await this.onClosed?.().catch(() => undefined);
   }
 
   private assertOpen(): void {

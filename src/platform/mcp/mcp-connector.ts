@@ -33,13 +33,7 @@ export function createMcpConnector(options: McpConnectorOptions): McpConnector {
     async openSession(url, auth, sessionOptions) {
       const fetch = createSafeFetch(fetchOptions);
       try {
-        const session = await McpSession.open({ url, auth, fetch }, sessionOptions);
-        const close = session.close.bind(session);
-        session.close = async () => {
-          await close();
-          await fetch.close();
-        };
-        return session;
+        return await McpSession.open({ url, auth, fetch }, { ...sessionOptions, onClosed: () => fetch.close() });
       } catch (err) {
         await fetch.close();
         throw err;
