@@ -18,6 +18,7 @@ type Fake = Awaited<ReturnType<typeof startFakeMcpServer>>;
 let api: TestServer;
 const fakes: Fake[] = [];
 const workers: ChildProcess[] = [];
+const outputs: (() => string)[] = [];
 
 function startWorker(name: string): Promise<ChildProcess> {
   const env: Record<string, string> = {
@@ -37,6 +38,7 @@ function startWorker(name: string): Promise<ChildProcess> {
   const child = spawn(join(root, 'node_modules/.bin/tsx'), ['src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   workers.push(child);
   let output = '';
+  outputs.push(() => output);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} not ready after 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
@@ -83,6 +85,11 @@ afterAll(async () => {
 });
 
 describe('periodic probes across two worker processes', () => {
+  it('each worker warns at start that the outbound guard is relaxed', () => {
+    expect(outputs).toHaveLength(2);
+    for (const output of outputs) expect(output()).toMatch(/"level":40[^\n]*Outbound guard relaxed/);
+  });
+
   it('probes every due app exactly once, with its decrypted credential', async () => {
     const before = fakes.map(toolsListCalls);
     await adminQuery(api.db, `update apps set next_probe_at = now()`);
