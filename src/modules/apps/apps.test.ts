@@ -279,6 +279,17 @@ describe('tenancy, scopes and the audit log', () => {
     expect((await register('search-tools', bearerServer.url, { type: 'bearer', token: TOKEN }, other.token)).status).toBe(201);
   });
 
+  it('node(id) finds an app by global id or UUID for its tenant only', async () => {
+    const { body } = await gql(server.url, owner.token, `{ app(slug: "search-tools") { id uuid } }`);
+    const { id, uuid } = body.data.app;
+    for (const ref of [id, uuid]) {
+      const mine = await gql(server.url, owner.token, `query($id: ID!) { node(id: $id) { __typename ... on App { slug } } }`, { id: ref });
+      expect(mine.body.data.node).toEqual({ __typename: 'App', slug: 'search-tools' });
+    }
+    const theirs = await gql(server.url, other.token, `query($id: ID!) { node(id: $id) { id } }`, { id });
+    expect(theirs.body.data.node).toBeNull();
+  });
+
   it('agents:read may list and read; writing needs agents:write (403 / FORBIDDEN)', async () => {
     const actor = { tenantId: owner.tenantId, name: 'owner', scopes: new Set<string>(SCOPES) };
     const { token } = await server.app.services.accounts.create(actor, { name: 'apps-reader', scopes: ['agents:read'] });
