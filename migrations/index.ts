@@ -1,10 +1,12 @@
 import { Migration0001Foundation } from './0001_foundation';
 import { Migration0002SecretsAndConfigs } from './0002_secrets_and_configs';
 import { Migration0003Apps } from './0003_apps';
+import { Migration0004AgentRuns } from './0004_agent_runs';
 
 // Explicit, ordered list: the migrator never globs the file system.
 export const migrations = [
   { name: '0001_foundation', class: Migration0001Foundation },
   { name: '0002_secrets_and_configs', class: Migration0002SecretsAndConfigs },
   { name: '0003_apps', class: Migration0003Apps },
+  { name: '0004_agent_runs', class: Migration0004AgentRuns },
 ];
