@@ -16,8 +16,10 @@ import { AgentConfigService } from './modules/configs/agent-config.service';
 import { probeAnthropicKey } from './modules/configs/key-probe';
 import { IntegrationKeyService } from './modules/keys/integration-key.service';
 import { AppService } from './modules/apps/app.service';
+import { ContactService } from './modules/contacts/contact.service';
+import { RunService } from './modules/runs/run.service';
 import { AppProber } from './modules/apps/app-prober';
-import { createMcpConnector } from './platform/mcp/mcp-connector';
+import { createMcpConnector, type McpConnector } from './platform/mcp/mcp-connector';
 import type { SafeFetchOptions } from './platform/outbound/safe-fetch';
 import { createHttpServer, type HttpServer } from './http/server';
 
@@ -27,6 +29,10 @@ export const VERSION: string = JSON.parse(
 
 export type App = {
   config: Config;
+  /** The application role's URL (workers open their LISTEN connection with it). */
+  databaseUrl: string;
+  /** Reaches tenant MCP servers through the outbound guard. */
+  mcp: McpConnector;
   orm: Orm;
   bus: Bus;
   services: Services;
@@ -77,9 +83,13 @@ export async function createApp(options: {
     limits: { deadlineMs: config.apps.probeTimeoutMs },
   });
   const apps = new AppService({ orm, secrets, mcp, probeIntervalMs: config.apps.probeIntervalMs });
-  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps };
+  const contacts = new ContactService({ orm });
+  const runs = new RunService({ orm, bus, onPublishError: onError });
+  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs };
   return {
     config,
+    databaseUrl: options.databaseUrl,
+    mcp,
     orm,
     bus,
     services,

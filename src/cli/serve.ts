@@ -1,6 +1,7 @@
 import { createApp, createAppHttpServer, createAppProber, type App } from '../app';
 import { resolveMasterKeyring } from '../platform/master-key';
 import { startWorkerHealthServer } from '../../worker/health-server';
+import { AgentPool } from '../../worker/agent-pool';
 import type { CommandArgs } from './index';
 import { configOrExit, keyringFor, loggerFor, openDatabase, requireRedisForSplit } from './runtime';
 import { tokenNotice } from './present';
@@ -30,13 +31,22 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     closers.push(() => http.close());
     log.info({ port, host: config.http.host, bus: app.bus.kind }, `Runlane ${role} listening on http://127.0.0.1:${port}/graphql`);
   }
+  let pool: AgentPool | null = null;
   if (role !== 'api') {
     const prober = createAppProber(app);
     prober.start();
     closers.push(() => prober.stop());
+    pool = new AgentPool(app, config.worker.slots);
+    await pool.start();
+    const running = pool;
+    closers.push(() => running.stop());
   }
   if (role === 'worker') {
-    const health = await startWorkerHealthServer({ port: config.worker.healthPort, slots: config.worker.slots });
+    const health = await startWorkerHealthServer({
+      port: config.worker.healthPort,
+      slots: config.worker.slots,
+      slotsInUse: () => pool?.slotsInUse() ?? 0,
+    });
     closers.push(() => health.close());
     log.info({ port: health.port }, 'Runlane worker ready');
   }

@@ -63,6 +63,10 @@ const environmentSchema = z.object({
   RUNLANE_APP_PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   RUNLANE_APP_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RUNLANE_APP_PROBER_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+  RUNLANE_RUN_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
+  RUNLANE_RUN_RENEW_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  RUNLANE_RUN_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  RUNLANE_RUN_MAX_TOKENS: z.coerce.number().int().min(64).max(128_000).default(4_096),
   RUNLANE_PROVIDER_URL_CLOUDFLARE: httpUrl.default('https://api.cloudflare.com'),
   RUNLANE_PROVIDER_URL_GITHUB: httpUrl.default('https://api.github.com'),
   RUNLANE_PROVIDER_URL_POSTMARK: httpUrl.default('https://api.postmarkapp.com'),
@@ -90,6 +94,8 @@ export type Config = {
   keyProbeTimeoutMs: number;
   /** Relaxations of the outbound guard for tenant-supplied URLs: development and tests only. */
   outbound: { allowHttp: boolean; allowPrivate: boolean };
+  /** The run queue's lease (renewed well before it expires) and the workers' safety-net poll. */
+  runs: { leaseSeconds: number; renewEveryMs: number; pollEveryMs: number; maxTokens: number };
   /** Tenant MCP servers: how often each is probed, how long a probe may take, how often workers look. */
   apps: { probeIntervalMs: number; probeTimeoutMs: number; proberTickMs: number };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
@@ -139,6 +145,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
     keyProbeTimeoutMs: e.RUNLANE_KEY_PROBE_TIMEOUT_MS,
     outbound: { allowHttp: e.RUNLANE_OUTBOUND_ALLOW_HTTP, allowPrivate: e.RUNLANE_OUTBOUND_ALLOW_PRIVATE },
+    runs: {
+      leaseSeconds: e.RUNLANE_RUN_LEASE_SECONDS,
+      renewEveryMs: e.RUNLANE_RUN_RENEW_MS,
+      pollEveryMs: e.RUNLANE_RUN_POLL_MS,
+      maxTokens: e.RUNLANE_RUN_MAX_TOKENS,
+    },
     apps: {
       probeIntervalMs: e.RUNLANE_APP_PROBE_INTERVAL_SECONDS * 1000,
       probeTimeoutMs: e.RUNLANE_APP_PROBE_TIMEOUT_MS,

@@ -8,7 +8,9 @@ import '../modules/accounts/accounts.schema';
 import '../modules/apps/apps.schema';
 import '../modules/audit/audit.schema';
 import '../modules/configs/configs.schema';
+import '../modules/contacts/contacts.schema';
 import '../modules/keys/keys.schema';
+import '../modules/runs/runs.schema';
 
 let schema: GraphQLSchema | undefined;
 

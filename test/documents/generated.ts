@@ -185,6 +185,21 @@ export type AuthMethod =
   | 'WEBSOCKET'
   | 'X_RUNLANE_TOKEN';
 
+export type BillingDay = {
+  __typename?: 'BillingDay';
+  blueprint: Scalars['String']['output'];
+  cacheReadTokens: Scalars['Int']['output'];
+  cacheWriteTokens: Scalars['Int']['output'];
+  costUsdCents: Scalars['Float']['output'];
+  day: Scalars['Date']['output'];
+  failed: Scalars['Int']['output'];
+  inputTokens: Scalars['Int']['output'];
+  outputTokens: Scalars['Int']['output'];
+  platformFeeCents: Scalars['Float']['output'];
+  runs: Scalars['Int']['output'];
+  succeeded: Scalars['Int']['output'];
+};
+
 /** A code-defined agent kind and its defaults. */
 export type Blueprint = {
   __typename?: 'Blueprint';
@@ -204,10 +219,40 @@ export type ByokStatus =
   | 'MISSING'
   | 'REVOKED';
 
+export type CancelRunResult = ConflictError | NotFoundError | Run;
+
 export type ConflictError = Error & {
   __typename?: 'ConflictError';
   code: Scalars['String']['output'];
   message: Scalars['String']['output'];
+};
+
+/** A contact of the tenant, as imported. */
+export type Contact = Node & {
+  __typename?: 'Contact';
+  company?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  email?: Maybe<Scalars['String']['output']>;
+  /** The id in the system the contact came from. */
+  externalId?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  name?: Maybe<Scalars['String']['output']>;
+  phone?: Maybe<Scalars['String']['output']>;
+  uuid: Scalars['UUID']['output'];
+};
+
+/** At least one of name, email or phone. A contact whose externalId exists already is updated. */
+export type ContactInput = {
+  /** At most 300 characters. */
+  company?: InputMaybe<Scalars['String']['input']>;
+  /** At most 320 characters. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** At most 200 characters. */
+  externalId?: InputMaybe<Scalars['String']['input']>;
+  /** At most 300 characters. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** At most 50 characters. */
+  phone?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type CreateAccountInput = {
@@ -251,10 +296,41 @@ export type DiscoveredTool = {
 
 export type EnableAgentConfigResult = AgentConfig | NotFoundError;
 
+/** Anything omitted comes from the agent config, then the blueprint. */
+export type EnqueueRunInput = {
+  budgetUsdCents?: InputMaybe<Scalars['Float']['input']>;
+  deadlineSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** A second enqueue with the same key answers the first run. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  input?: InputMaybe<Scalars['JSON']['input']>;
+  /** Run no earlier than this. */
+  runAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type EnqueueRunResult = ConflictError | InputError | NotFoundError | Run;
+
 export type Error = {
   code: Scalars['String']['output'];
   message: Scalars['String']['output'];
 };
+
+export type FailureCategory =
+  | 'AUTH_FAILED'
+  | 'BUDGET_EXHAUSTED'
+  | 'CANCELLED'
+  | 'CONFIG_ERROR'
+  | 'GUARDRAIL_BLOCKED'
+  | 'TIMEOUT'
+  | 'TOOL_FAILED';
+
+export type ImportContactsPayload = {
+  __typename?: 'ImportContactsPayload';
+  inserted: Scalars['Int']['output'];
+  /** Contacts matched by externalId and replaced. */
+  updated: Scalars['Int']['output'];
+};
+
+export type ImportContactsResult = ImportContactsPayload | InputError;
 
 /** The input was refused; `field` names the offending argument when known. */
 export type InputError = Error & {
@@ -325,8 +401,31 @@ export type KeyProbeError = Error & {
   transient: Scalars['Boolean']['output'];
 };
 
+/** A suggestion that two contacts describe the same person, made by an agent run or a person. */
+export type MergeProposal = Node & {
+  __typename?: 'MergeProposal';
+  /** 0 to 1, three decimals. */
+  confidence: Scalars['Float']['output'];
+  /** The contact with the smaller UUID of the pair. */
+  contactA: Contact;
+  contactB: Contact;
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
+  /** The agent run that proposed the merge. */
+  runId?: Maybe<Scalars['UUID']['output']>;
+  status: MergeProposalStatus;
+  uuid: Scalars['UUID']['output'];
+};
+
+export type MergeProposalStatus =
+  | 'ACCEPTED'
+  | 'PROPOSED'
+  | 'REJECTED';
+
 export type Mutation = {
   __typename?: 'Mutation';
+  cancelRun: CancelRunResult;
   /** Creates an account and reveals its token once. Scopes must be ones the caller holds. */
   createAccount: CreateAccountResult;
   deleteAccount: DeleteAccountResult;
@@ -335,6 +434,9 @@ export type Mutation = {
   deleteApp: DeleteAppResult;
   /** Closes the circuit breaker: clears disabledAt and disableReason. */
   enableAgentConfig: EnableAgentConfigResult;
+  enqueueRun: EnqueueRunResult;
+  /** Imports up to 5,000 contacts, all or nothing; contacts with a known externalId are updated. */
+  importContacts: ImportContactsResult;
   /** Pauses the account: its token is refused until resumed. */
   pauseAccount: PauseAccountResult;
   /** Probes now and answers the outcome, whatever it is. An unknown slug is a NOT_FOUND error. */
@@ -364,6 +466,11 @@ export type Mutation = {
 };
 
 
+export type MutationCancelRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationCreateAccountArgs = {
   input: CreateAccountInput;
 };
@@ -386,6 +493,17 @@ export type MutationDeleteAppArgs = {
 
 export type MutationEnableAgentConfigArgs = {
   blueprint: Scalars['String']['input'];
+};
+
+
+export type MutationEnqueueRunArgs = {
+  blueprint: Scalars['String']['input'];
+  input?: InputMaybe<EnqueueRunInput>;
+};
+
+
+export type MutationImportContactsArgs = {
+  contacts: Array<ContactInput>;
 };
 
 
@@ -507,11 +625,20 @@ export type Query = {
   apps: QueryAppsConnection;
   /** The tenant audit log, newest first. */
   auditEvents: QueryAuditEventsConnection;
+  /** Runs, tokens and cost per blueprint per UTC day (by completion). */
+  billingDaily: Array<BillingDay>;
   blueprints: Array<Blueprint>;
+  /** The tenant’s contacts, newest first. */
+  contacts: QueryContactsConnection;
   /** Every key, revoked ones included, newest first. */
   integrationKeys: Array<IntegrationKey>;
+  /** Proposed merges of duplicate contacts, newest first. */
+  mergeProposals: QueryMergeProposalsConnection;
   /** Any entity by its global id or its UUID; null when it does not exist for this tenant. */
   node?: Maybe<Node>;
+  run?: Maybe<Run>;
+  /** Newest first. */
+  runs: QueryRunsConnection;
   viewer: Viewer;
 };
 
@@ -555,8 +682,45 @@ export type QueryAuditEventsArgs = {
 };
 
 
+export type QueryBillingDailyArgs = {
+  from: Scalars['Date']['input'];
+  to: Scalars['Date']['input'];
+};
+
+
+export type QueryContactsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryMergeProposalsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  blueprint?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<RunStatus>;
 };
 
 export type QueryAccountsConnection = {
@@ -595,6 +759,42 @@ export type QueryAuditEventsConnectionEdge = {
   node: AuditEvent;
 };
 
+export type QueryContactsConnection = {
+  __typename?: 'QueryContactsConnection';
+  edges: Array<QueryContactsConnectionEdge>;
+  pageInfo: PageInfo;
+};
+
+export type QueryContactsConnectionEdge = {
+  __typename?: 'QueryContactsConnectionEdge';
+  cursor: Scalars['String']['output'];
+  node: Contact;
+};
+
+export type QueryMergeProposalsConnection = {
+  __typename?: 'QueryMergeProposalsConnection';
+  edges: Array<QueryMergeProposalsConnectionEdge>;
+  pageInfo: PageInfo;
+};
+
+export type QueryMergeProposalsConnectionEdge = {
+  __typename?: 'QueryMergeProposalsConnectionEdge';
+  cursor: Scalars['String']['output'];
+  node: MergeProposal;
+};
+
+export type QueryRunsConnection = {
+  __typename?: 'QueryRunsConnection';
+  edges: Array<QueryRunsConnectionEdge>;
+  pageInfo: PageInfo;
+};
+
+export type QueryRunsConnectionEdge = {
+  __typename?: 'QueryRunsConnectionEdge';
+  cursor: Scalars['String']['output'];
+  node: Run;
+};
+
 export type RegisterAppInput = {
   auth: AppAuthInput;
   description?: InputMaybe<Scalars['String']['input']>;
@@ -623,6 +823,81 @@ export type RevokeIntegrationKeyResult = IntegrationKey | NotFoundError;
 export type RotateAccountTokenResult = AccountWithToken | NotFoundError;
 
 export type RotateAppAuthResult = App | InputError | NotFoundError;
+
+/** An agent run: queued, driven by a worker through LLM turns and tool calls, journaled. */
+export type Run = Node & {
+  __typename?: 'Run';
+  /** How many times a worker has claimed the run. */
+  attempts: Scalars['Int']['output'];
+  blueprint: Scalars['String']['output'];
+  budgetUsdCents?: Maybe<Scalars['Float']['output']>;
+  cacheReadTokens: Scalars['Int']['output'];
+  cacheWriteTokens: Scalars['Int']['output'];
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  consecutiveFailures: Scalars['Int']['output'];
+  /** US cents, to six decimals. */
+  costUsdCents: Scalars['Float']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  deadlineAt?: Maybe<Scalars['DateTime']['output']>;
+  deadlineSeconds: Scalars['Int']['output'];
+  /** State changes, retries, guardrail decisions and warnings, in order. */
+  events: Array<RunEvent>;
+  failureCategory?: Maybe<FailureCategory>;
+  failureDetail?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey?: Maybe<Scalars['String']['output']>;
+  input: Scalars['JSON']['output'];
+  inputTokens: Scalars['Int']['output'];
+  output?: Maybe<Scalars['JSON']['output']>;
+  outputTokens: Scalars['Int']['output'];
+  platformFeeCents: Scalars['Float']['output'];
+  runAt: Scalars['DateTime']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: RunStatus;
+  /** In seq order. */
+  steps: Array<RunStep>;
+  updatedAt: Scalars['DateTime']['output'];
+  uuid: Scalars['UUID']['output'];
+};
+
+export type RunEvent = {
+  __typename?: 'RunEvent';
+  createdAt: Scalars['DateTime']['output'];
+  detail: Scalars['JSON']['output'];
+  seq: Scalars['Int']['output'];
+  type: Scalars['String']['output'];
+};
+
+export type RunStatus =
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'WAITING';
+
+/** One journaled step: an LLM turn or a tool call, with its tokens and cost. */
+export type RunStep = {
+  __typename?: 'RunStep';
+  cacheReadTokens: Scalars['Int']['output'];
+  cacheWriteTokens: Scalars['Int']['output'];
+  completedAt: Scalars['DateTime']['output'];
+  costUsdCents: Scalars['Float']['output'];
+  input?: Maybe<Scalars['JSON']['output']>;
+  inputTokens: Scalars['Int']['output'];
+  isError: Scalars['Boolean']['output'];
+  kind: RunStepKind;
+  model?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  output?: Maybe<Scalars['JSON']['output']>;
+  outputTokens: Scalars['Int']['output'];
+  seq: Scalars['Int']['output'];
+  startedAt: Scalars['DateTime']['output'];
+};
+
+export type RunStepKind =
+  | 'LLM'
+  | 'TOOL';
 
 export type SetByokKeyResult = AgentConfig | InputError | KeyProbeError | NotFoundError;
 

@@ -12,7 +12,7 @@ import { OutboundError } from '../../platform/outbound/safe-fetch';
 import { McpError, type McpFailure } from '../../platform/mcp/mcp-client';
 import type { McpConnector } from '../../platform/mcp/mcp-connector';
 import { recordAudit, type AuditEntry } from '../audit/audit.service';
-import { AppSchema, type App, type AppStatus } from './app.entity';
+import { AppSchema, type App, type AppStatus, type DiscoveredTool } from './app.entity';
 import { appAuthInput, joinAuth, splitAuth, type AppAuthInput } from './app-auth';
 import { checkEnabledTools, mergeCatalog, type AdvertisedTool } from './catalog';
 import { nextHealth } from './health';
@@ -63,6 +63,7 @@ export type ProbeOutcome = {
   probedAt: Date;
 };
 export type RegisteredApp = { app: App; probe: ProbeOutcome };
+export type RunnableApp = { slug: string; url: string; auth: AppAuthInput; tools: DiscoveredTool[] };
 
 export type AppServiceDeps = {
   orm: Orm;
@@ -252,6 +253,26 @@ export class AppService {
     const outcome = await this.runProbe(loaded.app, loaded.auth);
     await this.recordProbe(system, appId, outcome, { periodic: true });
     return outcome;
+  }
+
+  /**
+   * For the worker boundary only: the tenant's healthy (active) apps with their enabled, advertised
+   * tools and decrypted credentials, for an agent run to call.
+   */
+  async runnableApps(tenantId: string): Promise<RunnableApp[]> {
+    return inTenant(this.deps.orm, tenantId, async (em) => {
+      const apps = await em.find(AppSchema, { status: 'active' }, { orderBy: { slug: 'asc' } });
+      const runnable: RunnableApp[] = [];
+      for (const app of apps) {
+        const tools = app.discoveredTools.filter((t) => !t.stale && app.enabledTools.includes(t.name));
+        if (tools.length === 0) continue;
+        const secret = app.authCiphertext
+          ? await this.deps.secrets.decrypt(em, authLocation(app), Buffer.from(app.authCiphertext))
+          : null;
+        runnable.push({ slug: app.slug, url: app.mcpServerUrl, auth: joinAuth(app.authType, app.authHeaderName ?? null, secret), tools });
+      }
+      return runnable;
+    });
   }
 
   private async releaseLease(tenantId: string, appId: string): Promise<void> {

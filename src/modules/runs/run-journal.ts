@@ -1,0 +1,267 @@
+import type { Orm } from '../../db/orm';
+import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import type { Bus } from '../../platform/bus';
+import { LeaseLostError, type Lease } from '../../platform/lease-queue';
+import { recordAudit } from '../audit/audit.service';
+import { AgentRunSchema, type AgentRun, type FailureCategory } from './agent-run.entity';
+import type { TokenCounts } from './prices';
+import { appendEvent, type StepView } from './run.service';
+import { RUN_QUEUE_CHANNEL, runChannel, type RunChanged } from './run-channels';
+
+/** Step payloads above this size live in agent_step_payloads, keeping step rows small. */
+export const SPILL_BYTES = 8 * 1024;
+/** Failed runs of one (tenant, blueprint) within the window that open the circuit breaker. */
+export const BREAKER_FAILURES = 10;
+const BREAKER_WINDOW = '48 hours';
+
+export type StepRecord = {
+  seq: number;
+  kind: 'llm' | 'tool';
+  name: string;
+  contentHash: string;
+  input: unknown;
+  output: unknown;
+  isError: boolean;
+  model: string | null;
+  tokens: TokenCounts;
+  costUsdCents: number;
+  startedAt: Date;
+};
+
+export type RecordedStep = StepView & { contentHash: string };
+export type LogLineInput = { stream: 'llm' | 'tool' | 'system' | 'stdout' | 'stderr'; step: string; line: string };
+
+/**
+ * Every write a worker makes to the run it leases. Each one is fenced by the lease token (first
+ * statement of its transaction), so a worker whose lease was swept or whose run was cancelled
+ * writes nothing and learns it through LeaseLostError. Changes are announced on the bus after
+ * they commit.
+ */
+export class RunJournal {
+  constructor(
+    private readonly deps: { orm: Orm; bus: Bus; onPublishError: (err: unknown) => void },
+    readonly lease: Lease,
+  ) {}
+
+  /** Marks the run started (the deadline runs from the first start) and loads the journal to replay. */
+  async begin(): Promise<{ run: AgentRun; steps: RecordedStep[] }> {
+    return this.fenced(async (em) => {
+      await em.execute(
+        `update agent_runs
+            set started_at = coalesce(started_at, now()),
+                deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds)),
+                updated_at = now()
+          where id = ?`,
+        [this.lease.id],
+      );
+      const run = await em.findOneOrFail(AgentRunSchema, { id: this.lease.id }, { refresh: true });
+      const rows = await em.execute<Record<string, any>[]>(
+        `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
+                s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
+                s.cost_usd_cents, s.started_at, s.completed_at
+           from agent_steps s
+           left join agent_step_payloads pi on pi.tenant_id = s.tenant_id and pi.run_id = s.run_id and pi.seq = s.seq and pi.part = 'input'
+           left join agent_step_payloads po on po.tenant_id = s.tenant_id and po.run_id = s.run_id and po.seq = s.seq and po.part = 'output'
+          where s.run_id = ? order by s.seq`,
+        [this.lease.id],
+      );
+      const steps = rows.map((r) => ({
+        seq: r.seq,
+        kind: r.kind,
+        name: r.name,
+        contentHash: r.content_hash,
+        input: r.input,
+        output: r.output,
+        isError: r.is_error,
+        model: r.model,
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        cacheReadTokens: r.cache_read_tokens,
+        cacheWriteTokens: r.cache_write_tokens,
+        costUsdCents: Number(r.cost_usd_cents),
+        startedAt: new Date(r.started_at),
+        completedAt: new Date(r.completed_at),
+      }));
+      return { run, steps };
+    });
+  }
+
+  /** Journals a finished step and adds its tokens and cost to the run, atomically. */
+  async recordStep(step: StepRecord): Promise<void> {
+    const t = step.tokens;
+    await this.fenced(async (em) => {
+        const input = JSON.stringify(step.input ?? null);
+        const output = JSON.stringify(step.output ?? null);
+        const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
+        const spillOutput = Buffer.byteLength(output) > SPILL_BYTES;
+        await em.execute(
+          `insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
+                                    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
+           values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            this.lease.tenantId,
+            this.lease.id,
+            step.seq,
+            step.kind,
+            step.name,
+            step.contentHash,
+            spillInput ? null : input,
+            spillOutput ? null : output,
+            step.isError,
+            step.model,
+            t.input,
+            t.output,
+            t.cacheRead,
+            t.cacheWrite5m + t.cacheWrite1h,
+            step.costUsdCents,
+            step.startedAt,
+          ],
+        );
+        for (const [part, body, spilled] of [['input', input, spillInput], ['output', output, spillOutput]] as const) {
+          if (!spilled) continue;
+          await em.execute(
+            `insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`,
+            [this.lease.tenantId, this.lease.id, step.seq, part, body],
+          );
+        }
+        await em.execute(
+          `update agent_runs
+              set cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+                  cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, updated_at = now()
+            where id = ?`,
+          [step.costUsdCents, t.input, t.output, t.cacheRead, t.cacheWrite5m + t.cacheWrite1h, this.lease.id],
+        );
+    });
+  }
+
+  async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
+    await this.fenced((em) => appendEvent(em, this.lease.tenantId, this.lease.id, type, detail));
+  }
+
+  /** Appends log lines with gap-free sequence numbers allocated under the run row's lock. */
+  async log(lines: LogLineInput[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.fenced(async (em) => {
+        const [row] = await em.execute<{ log_seq: string }[]>(
+          `update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`,
+          [lines.length, this.lease.id],
+        );
+        const first = Number(row!.log_seq) - lines.length + 1;
+        // One JSON parameter: the driver would spread a JS array into separate parameters.
+        const rows = lines.map((l, i) => ({ seq: first + i, step: l.step, stream: l.stream, line: l.line }));
+        await em.execute(
+          `insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
+           select ?, 'run', ?, x.seq, x.step, x.stream, x.line
+             from jsonb_to_recordset(?::jsonb) as x(seq bigint, step text, stream text, line text)`,
+          [this.lease.tenantId, this.lease.id, JSON.stringify(rows)],
+        );
+    });
+  }
+
+  async succeed(output: unknown): Promise<void> {
+    await this.fenced(async (em) => {
+        await em.execute(
+          `update agent_runs
+              set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0,
+                  lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
+            where id = ?`,
+          [JSON.stringify(output ?? null), this.lease.id],
+        );
+        await appendEvent(em, this.lease.tenantId, this.lease.id, 'succeeded', {});
+    });
+  }
+
+  /**
+   * Fails the run, counts the (tenant, blueprint)'s consecutive failures, and opens the circuit
+   * breaker (disables the config, with an event and an audit row) at 10 failures in 48 hours.
+   */
+  async fail(category: FailureCategory, detail: string): Promise<{ breakerOpened: boolean }> {
+    return this.fenced(async (em) => {
+        // Runs of one config fail concurrently: its row lock makes each count below see the
+        // failures committed before it, so the tenth failure always opens the breaker.
+        await em.execute(
+          `select c.id from agent_configs c join agent_runs r on r.config_id = c.id where r.id = ? for update of c`,
+          [this.lease.id],
+        );
+        const [run] = await em.execute<{ agent_blueprint: string; config_id: string }[]>(
+          `update agent_runs r
+              set status = 'failed', failure_category = ?, failure_detail = ?,
+                  consecutive_failures = 1 + (
+                    select count(*) from agent_runs f
+                     where f.agent_blueprint = r.agent_blueprint and f.status = 'failed'
+                       and f.completed_at > coalesce((select max(s.completed_at) from agent_runs s
+                                                       where s.agent_blueprint = r.agent_blueprint and s.status = 'succeeded'), '-infinity')),
+                  lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
+            where id = ?
+           returning agent_blueprint, config_id`,
+          [category, detail.slice(0, 2000), this.lease.id],
+        );
+        await appendEvent(em, this.lease.tenantId, this.lease.id, 'failed', { category, detail: detail.slice(0, 500) });
+        const [{ failures }] = (await em.execute<{ failures: string }[]>(
+          `select count(*) as failures from agent_runs
+            where agent_blueprint = ? and status = 'failed' and completed_at > now() - interval '${BREAKER_WINDOW}'`,
+          [run!.agent_blueprint],
+        )) as [{ failures: string }];
+        if (Number(failures) < BREAKER_FAILURES) return { breakerOpened: false };
+        const reason = `Circuit breaker: ${failures} failed runs in ${BREAKER_WINDOW}`;
+        const opened = await em.execute<{ id: string }[]>(
+          `update agent_configs set disabled_at = now(), disable_reason = ?, updated_at = now()
+            where id = ? and disabled_at is null returning id`,
+          [reason, run!.config_id],
+        );
+        if (opened.length === 0) return { breakerOpened: false };
+        await appendEvent(em, this.lease.tenantId, this.lease.id, 'circuit_opened', { blueprint: run!.agent_blueprint, failures: Number(failures) });
+        recordAudit(em, { tenantId: this.lease.tenantId, name: 'system:circuit-breaker', scopes: new Set() }, {
+          action: 'agent_config.disable',
+          targetType: 'agent_config',
+          targetId: run!.agent_blueprint,
+          detail: { reason, failures: Number(failures) },
+        });
+        await em.flush();
+        return { breakerOpened: true };
+    });
+  }
+
+  /**
+   * Gives the run back to the queue (worker shutting down, or an unexpected error worth another
+   * attempt): another worker claims it after `delayMs` and replays the journal.
+   */
+  async release(reason: string, delayMs = 0): Promise<void> {
+    await this.fenced(async (em) => {
+      await em.execute(
+        `update agent_runs
+            set status = 'queued', lease_token = null, lease_owner = null, lease_expires_at = null,
+                run_at = now() + make_interval(secs => ?::double precision), updated_at = now()
+          where id = ?`,
+        [delayMs / 1000, this.lease.id],
+      );
+      await appendEvent(em, this.lease.tenantId, this.lease.id, 'released', { reason });
+      await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, this.lease.id]);
+    });
+  }
+
+  /**
+   * Runs `work` in the run's tenant after proving the lease is still held; announces the change
+   * on the run's channel after the commit.
+   */
+  private async fenced<T>(work: (em: TenantEm) => Promise<T>): Promise<T> {
+    const { result, row } = await inTenant(this.deps.orm, this.lease.tenantId, async (em) => {
+      const held = await em.execute<{ id: string }[]>(
+        `select id from agent_runs where id = ? and lease_token = ? and status = 'running' for update`,
+        [this.lease.id, this.lease.token],
+      );
+      if (held.length === 0) throw new LeaseLostError(this.lease);
+      const result = await work(em);
+      const [row] = await em.execute<{ status: string; log_seq: string; event_seq: string }[]>(
+        `select status, log_seq, event_seq from agent_runs where id = ?`,
+        [this.lease.id],
+      );
+      return { result, row };
+    });
+    if (row) {
+      const message: RunChanged = { runId: this.lease.id, status: row.status, logSeq: Number(row.log_seq), eventSeq: Number(row.event_seq) };
+      this.deps.bus.publish(runChannel(this.lease.id), message).catch(this.deps.onPublishError);
+    }
+    return result;
+  }
+}

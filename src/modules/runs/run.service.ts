@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Orm } from '../../db/orm';
+import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import { ConflictError, InputError, NotFoundError } from '../../db/errors';
+import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
+import { isUuid } from '../../db/ids';
+import type { Actor } from '../../platform/auth';
+import type { Bus } from '../../platform/bus';
+import { recordAudit } from '../audit/audit.service';
+import { AgentConfigSchema } from '../configs/agent-config.entity';
+import { findBlueprint } from '../configs/blueprints';
+import { AgentEventSchema, AgentRunSchema, RUN_STATUSES, TERMINAL_STATUSES, type AgentEvent, type AgentRun, type RunStatus } from './agent-run.entity';
+import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, runChannel, type RunCancelled } from './run-channels';
+
+const MAX_INPUT_BYTES = 256 * 1024;
+
+const enqueueInput = z
+  .object({
+    input: z.unknown().optional(),
+    budgetUsdCents: z.number({ message: 'budgetUsdCents must be a number' }).positive('budgetUsdCents must be positive').max(1e9).nullish(),
+    deadlineSeconds: z.number().int('deadlineSeconds must be a whole number').min(1).max(7 * 24 * 3600).nullish(),
+    runAt: z.coerce.date({ message: 'runAt must be a date-time' }).nullish(),
+    idempotencyKey: z.string().min(1).max(200, 'idempotencyKey must be at most 200 characters').nullish(),
+  })
+  .strict();
+export type EnqueueRunInput = z.input<typeof enqueueInput>;
+export type Enqueued = { run: AgentRun; created: boolean };
+
+export type RunFilter = PageArgs & { blueprint?: string | null; status?: RunStatus | null };
+
+/** A journaled step with its payloads back in place (spilled ones included). */
+export type StepView = {
+  seq: number;
+  kind: 'llm' | 'tool';
+  name: string;
+  input: unknown;
+  output: unknown;
+  isError: boolean;
+  model: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsdCents: number;
+  startedAt: Date;
+  completedAt: Date;
+};
+
+export type BillingDay = {
+  day: string;
+  agentBlueprint: string;
+  runs: number;
+  succeeded: number;
+  failed: number;
+  costUsdCents: number;
+  platformFeeCents: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+};
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const message = issue.code === 'unrecognized_keys' ? `Unknown field: ${issue.keys.join(', ')}` : issue.message;
+    throw new InputError(message, issue.path.join('.') || undefined);
+  }
+  return parsed.data;
+}
+
+export class RunService {
+  constructor(private readonly deps: { orm: Orm; bus: Bus; onPublishError: (err: unknown) => void }) {}
+
+  /**
+   * Queues a run of the tenant's config for the blueprint; the config's defaults fill what the
+   * caller leaves out. An idempotency key answers the run it created before (created: false).
+   */
+  async enqueue(actor: Actor, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
+    const data = parse(enqueueInput, input);
+    const runInput = data.input ?? {};
+    if (Buffer.byteLength(JSON.stringify(runInput) ?? 'null') > MAX_INPUT_BYTES) {
+      throw new InputError(`input must be at most ${MAX_INPUT_BYTES} bytes of JSON`, 'input');
+    }
+    const defaults = findBlueprint(blueprint);
+    if (!defaults) throw new NotFoundError('Blueprint');
+    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const config = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
+      if (!config) throw new NotFoundError('Agent config');
+      if (config.disabledAt) {
+        throw new ConflictError(`The ${blueprint} config is disabled (${config.disableReason ?? 'circuit breaker'}); enable it to run again.`);
+      }
+      const id = randomUUID();
+      const inserted = await em.execute<{ id: string }[]>(
+        `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source)
+         values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)
+         on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
+         returning id`,
+        [
+          actor.tenantId,
+          id,
+          config.id,
+          blueprint,
+          JSON.stringify(runInput),
+          data.runAt ?? new Date(),
+          data.budgetUsdCents ?? config.budgetDefaultCents ?? defaults.budgetDefaultCents,
+          data.deadlineSeconds ?? config.deadlineDefaultSeconds ?? defaults.deadlineDefaultSeconds,
+          data.idempotencyKey ?? null,
+          source,
+        ],
+      );
+      if (inserted.length === 0) {
+        const existing = await em.findOne(AgentRunSchema, { agentBlueprint: blueprint, idempotencyKey: data.idempotencyKey! });
+        return { run: existing!, created: false };
+      }
+      // Ids only: the worker reads the rest in its own transaction. Sent when this commits.
+      await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
+      await appendEvent(em, actor.tenantId, id, 'queued', { source, runAt: data.runAt ?? null });
+      const run = await em.findOneOrFail(AgentRunSchema, { id });
+      return { run, created: true };
+    });
+  }
+
+  async list(tenantId: string, filter: RunFilter): Promise<Page<AgentRun>> {
+    const size = pageSize(filter.first);
+    if (filter.status && !(RUN_STATUSES as readonly string[]).includes(filter.status)) {
+      throw new InputError(`status must be one of ${RUN_STATUSES.join(', ')}`, 'status');
+    }
+    const where = {
+      ...afterFilter(filter.after),
+      ...(filter.blueprint ? { agentBlueprint: filter.blueprint } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+    };
+    const rows = await inTenant(this.deps.orm, tenantId, (em) =>
+      em.find(AgentRunSchema, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: size + 1 }),
+    );
+    return toPage(rows, size);
+  }
+
+  async find(tenantId: string, id: string): Promise<AgentRun | null> {
+    if (!isUuid(id)) return null;
+    return inTenant(this.deps.orm, tenantId, (em) => em.findOne(AgentRunSchema, { id }));
+  }
+
+  /** One run; with a blueprint, it must be of that blueprint (REST paths name it). */
+  async get(tenantId: string, id: string, blueprint?: string): Promise<AgentRun> {
+    const run = await this.find(tenantId, id);
+    if (!run || (blueprint !== undefined && run.agentBlueprint !== blueprint)) throw new NotFoundError('Run');
+    return run;
+  }
+
+  async steps(tenantId: string, runId: string): Promise<StepView[]> {
+    if (!isUuid(runId)) return [];
+    return inTenant(this.deps.orm, tenantId, async (em) => {
+      const rows = await em.execute<Record<string, any>[]>(
+        `select s.seq, s.kind, s.name, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
+                s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
+                s.cost_usd_cents, s.started_at, s.completed_at
+           from agent_steps s
+           left join agent_step_payloads pi on pi.tenant_id = s.tenant_id and pi.run_id = s.run_id and pi.seq = s.seq and pi.part = 'input'
+           left join agent_step_payloads po on po.tenant_id = s.tenant_id and po.run_id = s.run_id and po.seq = s.seq and po.part = 'output'
+          where s.run_id = ?
+          order by s.seq`,
+        [runId],
+      );
+      return rows.map((r) => ({
+        seq: r.seq,
+        kind: r.kind,
+        name: r.name,
+        input: r.input,
+        output: r.output,
+        isError: r.is_error,
+        model: r.model,
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        cacheReadTokens: r.cache_read_tokens,
+        cacheWriteTokens: r.cache_write_tokens,
+        costUsdCents: Number(r.cost_usd_cents),
+        startedAt: new Date(r.started_at),
+        completedAt: new Date(r.completed_at),
+      }));
+    });
+  }
+
+  async events(tenantId: string, runId: string): Promise<AgentEvent[]> {
+    if (!isUuid(runId)) return [];
+    return inTenant(this.deps.orm, tenantId, (em) => em.find(AgentEventSchema, { runId }, { orderBy: { seq: 'asc' } }));
+  }
+
+  /**
+   * Cancels a run that has not ended. A running run's worker hears it over the bus and aborts its
+   * LLM stream or tool call; its lease is gone, so nothing it writes afterwards lands.
+   */
+  async cancel(actor: Actor, id: string, blueprint?: string): Promise<AgentRun> {
+    const run = await this.get(actor.tenantId, id, blueprint);
+    const cancelled = await inTenant(this.deps.orm, actor.tenantId, async (em) => {
+      const rows = await em.execute<{ id: string }[]>(
+        `update agent_runs
+            set status = 'cancelled', failure_category = 'cancelled', failure_detail = 'Cancelled by ' || ?,
+                lease_token = null, lease_owner = null, lease_expires_at = null,
+                completed_at = now(), updated_at = now()
+          where id = ? and status in ('queued', 'running', 'waiting')
+          returning id`,
+        [actor.name, run.id],
+      );
+      if (rows.length === 0) return null;
+      await appendEvent(em, actor.tenantId, run.id, 'cancelled', { by: actor.name, from: run.status });
+      recordAudit(em, actor, { action: 'run.cancel', targetType: 'run', targetId: run.id, detail: { from: run.status } });
+      return em.findOneOrFail(AgentRunSchema, { id: run.id }, { refresh: true });
+    });
+    if (!cancelled) throw new ConflictError(`The run has already ended (${run.status}).`);
+    this.publish(RUN_CANCELLED, { tenantId: actor.tenantId, runId: run.id } satisfies RunCancelled);
+    this.publish(runChannel(run.id), { runId: run.id, status: 'cancelled' });
+    return cancelled;
+  }
+
+  async billingDaily(tenantId: string, from: Date, to: Date): Promise<BillingDay[]> {
+    if (to < from) throw new InputError('to must not be before from', 'to');
+    if (to.getTime() - from.getTime() > 366 * 24 * 3600 * 1000) throw new InputError('at most 366 days at a time', 'to');
+    return inTenant(this.deps.orm, tenantId, async (em) => {
+      const rows = await em.execute<Record<string, any>[]>(
+        `select to_char(day, 'YYYY-MM-DD') as day, agent_blueprint, runs, succeeded, failed, cost_usd_cents, platform_fee_cents,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
+           from agent_runs_billing_daily
+          where day between ?::date and ?::date
+          order by day, agent_blueprint`,
+        [from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
+      );
+      return rows.map((r) => ({
+        day: r.day,
+        agentBlueprint: r.agent_blueprint,
+        runs: Number(r.runs),
+        succeeded: Number(r.succeeded),
+        failed: Number(r.failed),
+        costUsdCents: Number(r.cost_usd_cents ?? 0),
+        platformFeeCents: Number(r.platform_fee_cents ?? 0),
+        inputTokens: Number(r.input_tokens ?? 0),
+        outputTokens: Number(r.output_tokens ?? 0),
+        cacheReadTokens: Number(r.cache_read_tokens ?? 0),
+        cacheWriteTokens: Number(r.cache_write_tokens ?? 0),
+      }));
+    });
+  }
+
+  isTerminal(run: AgentRun): boolean {
+    return TERMINAL_STATUSES.has(run.status);
+  }
+
+  private publish(channel: string, message: unknown): void {
+    this.deps.bus.publish(channel, message).catch(this.deps.onPublishError);
+  }
+}
+
+/**
+ * Appends an event to a run, numbering it under the run row's lock so events are gap-free and in
+ * order. With a lease token, only that lease's holder can append (0 when it is not held). The
+ * caller's transaction decides whether it lands.
+ */
+export async function appendEvent(
+  em: TenantEm,
+  tenantId: string,
+  runId: string,
+  type: string,
+  detail: Record<string, unknown>,
+  leaseToken?: string,
+): Promise<number> {
+  const fence = leaseToken ? ' and lease_token = ?' : '';
+  const [row] = await em.execute<{ seq: string }[]>(
+    `with next as (update agent_runs set event_seq = event_seq + 1, updated_at = now() where id = ?${fence} returning event_seq)
+     insert into agent_events (tenant_id, run_id, seq, type, detail)
+     select ?, ?, next.event_seq, ?, ?::jsonb from next
+     returning seq`,
+    [runId, ...(leaseToken ? [leaseToken] : []), tenantId, runId, type, JSON.stringify(detail)],
+  );
+  return Number(row?.seq ?? 0);
+}

@@ -1,0 +1,167 @@
+import { hostname } from 'node:os';
+import type { App } from '../src/app';
+import { PgListener } from '../src/db/listener';
+import { LeaseLostError, LeaseQueue, ShutdownError, type Consumer, type Lease } from '../src/platform/lease-queue';
+import { findBlueprint } from '../src/modules/configs/blueprints';
+import { contactTools } from '../src/modules/contacts/contact-tools';
+import { RunJournal } from '../src/modules/runs/run-journal';
+import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, type RunCancelled } from '../src/modules/runs/run-channels';
+import { runAgentLoop } from './agent-loop';
+import { LogBuffer } from './log-buffer';
+import { RunAborted, RunFailure } from './run-failure';
+import { assembleRunTools, type RunTools } from './run-tools';
+
+/** Attempts after which an unexpected error fails the run instead of handing it back. */
+const MAX_ATTEMPTS_ON_UNEXPECTED = 3;
+
+class RunCancelledError extends Error {
+  constructor() {
+    super('run cancelled');
+    this.name = 'RunCancelledError';
+  }
+}
+
+/**
+ * The pool of agent-run slots of one worker process: claims runs through the lease queue as slots
+ * free up, drives each through the agent loop, aborts a run within a second of its cancellation
+ * (bus) or of losing its lease (renewal), and on shutdown stops claiming, lets running steps finish
+ * within the grace period and hands the rest back to the queue.
+ */
+export class AgentPool {
+  readonly owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  private readonly listener: PgListener;
+  private readonly queue: LeaseQueue;
+  private consumer: Consumer | null = null;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly app: App,
+    private readonly slots: number,
+  ) {
+    const onError = (err: unknown) => app.log.error({ err }, 'run queue error');
+    this.listener = new PgListener({ url: app.databaseUrl, onError, applicationName: 'runlane-worker' });
+    const { leaseSeconds, renewEveryMs, pollEveryMs } = app.config.runs;
+    this.queue = new LeaseQueue({
+      orm: app.orm,
+      listener: this.listener,
+      prefix: 'runlane_runs',
+      channel: RUN_QUEUE_CHANNEL,
+      leaseSeconds,
+      renewEveryMs,
+      pollEveryMs,
+      sweepEveryMs: Math.max(1_000, leaseSeconds * 200),
+      onError,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.app.bus.subscribe(RUN_CANCELLED, (message) => {
+      this.running.get((message as RunCancelled).runId)?.abort(new RunCancelledError());
+    });
+    await this.listener.start();
+    this.consumer = this.queue.consume({
+      owner: this.owner,
+      wanted: () => this.slots - this.running.size,
+      handle: (lease, leaseSignal) => this.execute(lease, leaseSignal),
+    });
+    await this.consumer.ready();
+  }
+
+  slotsInUse(): number {
+    return this.running.size;
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    await this.consumer?.stop({ graceMs });
+    await this.unsubscribe?.();
+    await this.listener.stop();
+  }
+
+  private async execute(lease: Lease, leaseSignal: AbortSignal): Promise<void> {
+    const cancel = new AbortController();
+    this.running.set(lease.id, cancel);
+    const signal = AbortSignal.any([leaseSignal, cancel.signal]);
+    const { services, config } = this.app;
+    const journal = new RunJournal({ orm: this.app.orm, bus: this.app.bus, onPublishError: (err) => this.app.log.warn({ err }, 'publish failed') }, lease);
+    const log = new LogBuffer((lines) => journal.log(lines));
+    let tools: RunTools | null = null;
+    let attempts = 1;
+    try {
+      const { run, steps } = await journal.begin();
+      attempts = run.attempts;
+      await journal.event(steps.length ? 'resumed' : 'started', { worker: this.owner, attempt: run.attempts, replaying: steps.length });
+      log.line('system', 'run', `claimed by ${this.owner} (attempt ${run.attempts}${steps.length ? `, replaying ${steps.length} steps` : ''})`);
+      const agentConfig = await services.agentConfigs.findById(lease.tenantId, run.configId);
+      const blueprint = findBlueprint(run.agentBlueprint);
+      if (!agentConfig || !blueprint) throw new RunFailure('config_error', `No agent config for blueprint ${run.agentBlueprint}.`);
+      const apiKey = await services.agentConfigs.byokKey(lease.tenantId, run.agentBlueprint);
+      if (!apiKey) {
+        throw new RunFailure('auth_failed', `No usable BYOK key for ${run.agentBlueprint} (status ${agentConfig.byokStatus}); set one with setByokKey.`);
+      }
+      const deadlineAt = run.deadlineAt!;
+      tools = assembleRunTools({
+        builtins: contactTools(services.contacts),
+        wanted: agentConfig.tools.length ? agentConfig.tools : blueprint.tools,
+        apps: await services.apps.runnableApps(lease.tenantId),
+        mcp: this.app.mcp,
+        remainingMs: () => Math.max(1, deadlineAt.getTime() - Date.now()),
+      });
+      const output = await runAgentLoop({
+        tenantId: lease.tenantId,
+        runId: lease.id,
+        input: run.input,
+        budgetUsdCents: run.budgetUsdCents === null ? null : Number(run.budgetUsdCents),
+        deadlineAt,
+        settings: {
+          model: agentConfig.model ?? blueprint.model,
+          systemPrompt: agentConfig.systemPrompt ?? blueprint.systemPrompt,
+          maxTokens: config.runs.maxTokens,
+        },
+        tools: tools.tools,
+        recorded: steps,
+        journal,
+        log,
+        apiKey,
+        anthropicBaseUrl: config.anthropicBaseUrl,
+        signal,
+      });
+      log.line('system', 'run', `succeeded after ${output.turns} turns`);
+      await log.flush();
+      await journal.succeed(output);
+    } catch (err) {
+      await this.settle(err, { journal, log, signal, leaseSignal, attempts });
+    } finally {
+      log.close();
+      await tools?.close();
+      this.running.delete(lease.id);
+    }
+  }
+
+  /** How a run that did not succeed ends: failed, handed back, or left alone (cancelled, lease lost). */
+  private async settle(
+    err: unknown,
+    context: { journal: RunJournal; log: LogBuffer; signal: AbortSignal; leaseSignal: AbortSignal; attempts: number },
+  ): Promise<void> {
+    const { journal, log, signal, leaseSignal, attempts } = context;
+    try {
+      if (err instanceof LeaseLostError || err instanceof RunAborted || signal.aborted) {
+        // Cancelled or taken away: the run is someone else's now. Shutting down: hand it back.
+        if (leaseSignal.reason instanceof ShutdownError) await journal.release('worker shutting down');
+        return;
+      }
+      if (err instanceof RunFailure) {
+        log.line('system', 'run', `failed: ${err.category}: ${err.detail}`);
+        await log.flush().catch(() => undefined);
+        await journal.fail(err.category, err.detail);
+        return;
+      }
+      this.app.log.error({ err, runId: journal.lease.id }, 'run failed unexpectedly');
+      if (attempts >= MAX_ATTEMPTS_ON_UNEXPECTED) await journal.fail('config_error', 'The run failed with an internal error several times.');
+      else await journal.release('internal error; retrying', 1_000 * attempts);
+    } catch (settleErr) {
+      // The lease is gone or the database is away: the sweeper hands the run back later.
+      if (!(settleErr instanceof LeaseLostError)) this.app.log.warn({ err: settleErr }, 'could not settle run');
+    }
+  }
+}
