@@ -19,7 +19,8 @@
  * A key with no behaviour gets 401 authentication_error "invalid x-api-key", as the real API does.
  *
  * Replies to POST /v1/messages are scriptable per key: `script(key, [...])` queues replies that are
- * used one per request (text, tool_use blocks, an error, 'hang', 'drop'); with the queue empty the
+ * used one per request (text, tool_use blocks, an error, 'hang', 'drop', or any of these after a
+ * delay); with the queue empty the
  * fake answers a short text message. The error-body helpers (`anthropicErrors`) build the bodies
  * that docs.anthropic.com/en/api/errors documents, with a `request_id` and the matching header.
  */
@@ -150,7 +151,7 @@ export type FakeMessageReply = {
 };
 
 /** One scripted answer to POST /v1/messages. */
-export type FakeReply = FakeMessageReply | { error: FakeErrorResponse } | 'hang' | 'drop';
+export type FakeReply = FakeMessageReply | { error: FakeErrorResponse } | { delayMs: number; then: FakeReply } | 'hang' | 'drop';
 
 export const textReply = (text: string, extra: Omit<FakeMessageReply, 'content'> = {}): FakeMessageReply => ({
   content: [{ type: 'text', text }],
@@ -421,11 +422,17 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
       const problem = validateMessageRequest(body, true);
       if (problem) return sendError(res, anthropicErrors.invalidRequest(problem));
       const request = body as MessageRequest;
-      const reply = scripts.get(apiKey)?.shift() ?? textReply(DEFAULT_REPLY_TEXT);
-      if (reply === 'hang' || reply === 'drop') return interrupt(req, res, reply);
-      if ('error' in reply) return interrupt(req, res, reply.error);
-      const message = buildMessage(reply, request);
-      return request.stream === true ? streamMessage(res, message) : sendJson(res, 200, message);
+      const answer = (reply: FakeReply): void => {
+        if (reply === 'hang' || reply === 'drop') return interrupt(req, res, reply);
+        if ('delayMs' in reply) {
+          setTimeout(() => answer(reply.then), reply.delayMs);
+          return;
+        }
+        if ('error' in reply) return interrupt(req, res, reply.error);
+        const message = buildMessage(reply, request);
+        return request.stream === true ? streamMessage(res, message) : sendJson(res, 200, message);
+      };
+      return answer(scripts.get(apiKey)?.shift() ?? textReply(DEFAULT_REPLY_TEXT));
     }
     return sendError(res, anthropicErrors.notFound('Not Found'));
   }
