@@ -35,7 +35,7 @@ function startWorker(name: string): Promise<ChildProcess> {
     WORKER_HEALTH_PORT: '0',
     LOG_LEVEL: 'info',
   };
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   workers.push(child);
   let output = '';
   outputs.push(() => output);
