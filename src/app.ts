@@ -19,6 +19,7 @@ import { AppService } from './modules/apps/app.service';
 import { ContactService } from './modules/contacts/contact.service';
 import { RunService } from './modules/runs/run.service';
 import { AppProber } from './modules/apps/app-prober';
+import { RunScheduler } from './modules/runs/run-scheduler';
 import { createMcpConnector, type McpConnector } from './platform/mcp/mcp-connector';
 import type { SafeFetchOptions } from './platform/outbound/safe-fetch';
 import { createHttpServer, type HttpServer } from './http/server';
@@ -114,6 +115,17 @@ export function createAppProber(app: App): AppProber {
     // Outlasts a probe's own deadline, so no app is probed twice at once.
     leaseSeconds: Math.ceil((app.config.apps.probeTimeoutMs * 2) / 1000) + 5,
     onError: (err) => app.log.error({ err }, 'app probe failed'),
+  });
+}
+
+/** The cron scheduler of agent configs; worker processes start it (any number, one run per tick). */
+export function createRunScheduler(app: App): RunScheduler {
+  return new RunScheduler({
+    orm: app.orm,
+    // Second-resolution schedules exist; a look is one indexed query.
+    tickMs: 1_000,
+    batchSize: 50,
+    onError: (err) => app.log.error({ err }, 'schedule fire failed'),
   });
 }
 

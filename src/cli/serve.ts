@@ -1,4 +1,4 @@
-import { createApp, createAppHttpServer, createAppProber, type App } from '../app';
+import { createApp, createAppHttpServer, createAppProber, createRunScheduler, type App } from '../app';
 import { resolveMasterKeyring } from '../platform/master-key';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import { AgentPool } from '../../worker/agent-pool';
@@ -36,6 +36,9 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     const prober = createAppProber(app);
     prober.start();
     closers.push(() => prober.stop());
+    const scheduler = createRunScheduler(app);
+    scheduler.start();
+    closers.push(() => scheduler.stop());
     pool = new AgentPool(app, config.worker.slots);
     await pool.start();
     const running = pool;

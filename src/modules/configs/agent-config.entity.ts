@@ -17,6 +17,8 @@ export const AgentConfigSchema = defineEntity({
     deadlineDefaultSeconds: p.integer().nullable(),
     guardrails: p.json<GuardrailRule[]>(),
     schedule: p.text().nullable(),
+    /** When the schedule fires next (the scheduler advances it); null without a schedule. */
+    scheduleNextAt: p.datetime().nullable(),
     byokStatus: p.text().$type<ByokStatus>(),
     byokStatusReason: p.text().nullable(),
     byokLastProbedAt: p.datetime().nullable(),

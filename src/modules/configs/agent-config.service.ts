@@ -11,7 +11,7 @@ import { recordAudit } from '../audit/audit.service';
 import { guardrailRules } from '../guardrails/rules';
 import { AgentConfigSchema, type AgentConfig } from './agent-config.entity';
 import { findBlueprint, type Blueprint } from './blueprints';
-import { cronProblem } from './cron';
+import { cronProblem, nextFireTime } from './cron';
 import type { KeyProbeResult } from './key-probe';
 
 const toolName = z
@@ -65,6 +65,12 @@ const byokLocation = (config: AgentConfig) => ({
   column: 'byok_key_ciphertext',
 });
 
+/** A schedule's first fire time after now, on the tenant's wall clock (tenants.timezone). */
+async function firstFireAfterNow(em: TenantEm, tenantId: string, schedule: string): Promise<Date | null> {
+  const [tenant] = await em.execute<{ timezone: string }[]>('select timezone from tenants where id = ?', [tenantId]);
+  return nextFireTime(schedule, new Date(), tenant?.timezone ?? 'UTC');
+}
+
 export class AgentConfigService {
   constructor(private readonly deps: { orm: Orm; secrets: SecretBox; probe: KeyProber }) {}
 
@@ -101,6 +107,11 @@ export class AgentConfigService {
     const data = parsed.data;
     return inTenant(this.deps.orm, actor.tenantId, async (em) => {
       const config = await this.findOrCreate(em, actor.tenantId, blueprint);
+      const schedule = data.schedule?.trim() || null;
+      // A new or changed schedule fires first after now; an unchanged one keeps its next tick
+      // (recomputing it could skip a tick that is due but not yet fired).
+      if (!schedule) config.scheduleNextAt = null;
+      else if (schedule !== config.schedule || !config.scheduleNextAt) config.scheduleNextAt = await firstFireAfterNow(em, actor.tenantId, schedule);
       Object.assign(config, {
         systemPrompt: data.systemPrompt ?? null,
         model: data.model ?? null,
@@ -108,7 +119,7 @@ export class AgentConfigService {
         budgetDefaultCents: data.budgetDefaultCents ?? null,
         deadlineDefaultSeconds: data.deadlineDefaultSeconds ?? null,
         guardrails: data.guardrails ?? [],
-        schedule: data.schedule?.trim() || null,
+        schedule,
       });
       recordAudit(em, actor, {
         action: 'agent_config.put',
@@ -137,6 +148,8 @@ export class AgentConfigService {
       const config = await this.existing(em, blueprint);
       const wasDisabled = config.disabledAt !== null && config.disabledAt !== undefined;
       Object.assign(config, { disabledAt: null, disableReason: null });
+      // Ticks missed while disabled are not made up: the schedule resumes from now.
+      if (wasDisabled && config.schedule) config.scheduleNextAt = await firstFireAfterNow(em, actor.tenantId, config.schedule);
       recordAudit(em, actor, {
         action: 'agent_config.enable',
         targetType: 'agent_config',

@@ -141,6 +141,19 @@ describe('reading contacts', () => {
     const found = await contacts.findMany(tenant.tenantId, [c1.id, 'junk', randomUUID(), c3.id]);
     expect(found.map((c) => c?.name ?? null)).toEqual(['Reader 1', null, null, 'Reader 3']);
   });
+
+  it('pages through contacts imported together (one created_at) without losing any', async () => {
+    const tenant = actorFor((await server.tenant()).tenantId);
+    await contacts.import(tenant, Array.from({ length: 7 }, (_, i) => ({ name: `Batch ${i}` })));
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page = await contacts.list(tenant.tenantId, { first: 2, after });
+      seen.push(...page.nodes.map((c) => c.name!));
+      after = page.hasNextPage ? page.endCursor : null;
+    } while (after);
+    expect(seen.sort()).toEqual(Array.from({ length: 7 }, (_, i) => `Batch ${i}`));
+  });
 });
 
 describe('proposing merges', () => {

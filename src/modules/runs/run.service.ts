@@ -79,48 +79,7 @@ export class RunService {
    * caller leaves out. An idempotency key answers the run it created before (created: false).
    */
   async enqueue(actor: Actor, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
-    const data = parse(enqueueInput, input);
-    const runInput = data.input ?? {};
-    if (Buffer.byteLength(JSON.stringify(runInput) ?? 'null') > MAX_INPUT_BYTES) {
-      throw new InputError(`input must be at most ${MAX_INPUT_BYTES} bytes of JSON`, 'input');
-    }
-    const defaults = findBlueprint(blueprint);
-    if (!defaults) throw new NotFoundError('Blueprint');
-    return inTenant(this.deps.orm, actor.tenantId, async (em) => {
-      const config = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
-      if (!config) throw new NotFoundError('Agent config');
-      if (config.disabledAt) {
-        throw new ConflictError(`The ${blueprint} config is disabled (${config.disableReason ?? 'circuit breaker'}); enable it to run again.`);
-      }
-      const id = randomUUID();
-      const inserted = await em.execute<{ id: string }[]>(
-        `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source)
-         values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)
-         on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
-         returning id`,
-        [
-          actor.tenantId,
-          id,
-          config.id,
-          blueprint,
-          JSON.stringify(runInput),
-          data.runAt ?? new Date(),
-          data.budgetUsdCents ?? config.budgetDefaultCents ?? defaults.budgetDefaultCents,
-          data.deadlineSeconds ?? config.deadlineDefaultSeconds ?? defaults.deadlineDefaultSeconds,
-          data.idempotencyKey ?? null,
-          source,
-        ],
-      );
-      if (inserted.length === 0) {
-        const existing = await em.findOne(AgentRunSchema, { agentBlueprint: blueprint, idempotencyKey: data.idempotencyKey! });
-        return { run: existing!, created: false };
-      }
-      // Ids only: the worker reads the rest in its own transaction. Sent when this commits.
-      await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
-      await appendEvent(em, actor.tenantId, id, 'queued', { source, runAt: data.runAt ?? null });
-      const run = await em.findOneOrFail(AgentRunSchema, { id });
-      return { run, created: true };
-    });
+    return inTenant(this.deps.orm, actor.tenantId, (em) => enqueueIn(em, actor.tenantId, blueprint, input, source));
   }
 
   async list(tenantId: string, filter: RunFilter): Promise<Page<AgentRun>> {
@@ -251,6 +210,53 @@ export class RunService {
   private publish(channel: string, message: unknown): void {
     this.deps.bus.publish(channel, message).catch(this.deps.onPublishError);
   }
+}
+
+/**
+ * RunService.enqueue's work inside the caller's tenant transaction, so a caller can enqueue and
+ * change other rows atomically (the scheduler enqueues a tick and advances the schedule).
+ */
+export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
+  const data = parse(enqueueInput, input);
+  const runInput = data.input ?? {};
+  if (Buffer.byteLength(JSON.stringify(runInput) ?? 'null') > MAX_INPUT_BYTES) {
+    throw new InputError(`input must be at most ${MAX_INPUT_BYTES} bytes of JSON`, 'input');
+  }
+  const defaults = findBlueprint(blueprint);
+  if (!defaults) throw new NotFoundError('Blueprint');
+  const config = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
+  if (!config) throw new NotFoundError('Agent config');
+  if (config.disabledAt) {
+    throw new ConflictError(`The ${blueprint} config is disabled (${config.disableReason ?? 'circuit breaker'}); enable it to run again.`);
+  }
+  const id = randomUUID();
+  const inserted = await em.execute<{ id: string }[]>(
+    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source)
+     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)
+     on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
+     returning id`,
+    [
+      tenantId,
+      id,
+      config.id,
+      blueprint,
+      JSON.stringify(runInput),
+      data.runAt ?? new Date(),
+      data.budgetUsdCents ?? config.budgetDefaultCents ?? defaults.budgetDefaultCents,
+      data.deadlineSeconds ?? config.deadlineDefaultSeconds ?? defaults.deadlineDefaultSeconds,
+      data.idempotencyKey ?? null,
+      source,
+    ],
+  );
+  if (inserted.length === 0) {
+    const existing = await em.findOne(AgentRunSchema, { agentBlueprint: blueprint, idempotencyKey: data.idempotencyKey! });
+    return { run: existing!, created: false };
+  }
+  // Ids only: the worker reads the rest in its own transaction. Sent when this commits.
+  await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
+  await appendEvent(em, tenantId, id, 'queued', { source, runAt: data.runAt ?? null });
+  const run = await em.findOneOrFail(AgentRunSchema, { id });
+  return { run, created: true };
 }
 
 /**
