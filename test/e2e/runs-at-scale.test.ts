@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyring } from '../../src/platform/crypto';
+import { SCOPES } from '../../src/modules/accounts/scopes';
+import { startTestServer, type TestServer } from '../support/app';
+import { adminQuery } from '../support/database';
+import { redisUrl } from '../support/env';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
+
+// Four worker processes, 1,000 queued runs, workers stopped and restarted (gracefully and with
+// SIGKILL) while they drain the queue: every run ends exactly once, succeeded, with one journal.
+const RUNS = 1_000;
+const root = join(import.meta.dirname, '../..');
+const masterKey = randomBytes(32);
+let api: TestServer;
+let fake: FakeAnthropic;
+const workers = new Set<ChildProcess>();
+
+function startWorker(): Promise<ChildProcess> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!,
+    HOME: process.env.HOME ?? '/tmp',
+    RUNLANE_ENV: 'test',
+    DATABASE_URL: api.db.appUrl,
+    REDIS_URL: redisUrl(),
+    RUNLANE_MASTER_KEY: masterKey.toString('base64'),
+    ANTHROPIC_BASE_URL: fake.url,
+    RUNLANE_RUN_LEASE_SECONDS: '3',
+    RUNLANE_RUN_RENEW_MS: '1000',
+    RUNLANE_RUN_POLL_MS: '250',
+    WORKER_HEALTH_PORT: '0',
+    WORKER_SLOTS: '16',
+    DATABASE_POOL_SIZE: '8',
+    LOG_LEVEL: 'info',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  workers.add(child);
+  child.once('exit', () => workers.delete(child));
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker not ready:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+const counts = async () =>
+  (await adminQuery(api.db, `select status, count(*)::int as n from agent_runs group by status`)).reduce(
+    (acc, r) => ({ ...acc, [r.status]: r.n }),
+    {} as Record<string, number>,
+  );
+
+beforeAll(async () => {
+  fake = await startFakeAnthropic();
+  api = await startTestServer({ redis: true, keyring: keyring(masterKey), env: { ANTHROPIC_BASE_URL: fake.url } });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([...workers].map((w) => stop(w, 'SIGKILL')));
+  await api?.close();
+  await fake?.close();
+});
+
+describe('1,000 runs across four worker processes', () => {
+  it('every run executes exactly once and succeeds, through graceful and hard worker restarts', async () => {
+    const t = await api.tenant();
+    const actor = { tenantId: t.tenantId, name: 'owner', scopes: new Set<string>(SCOPES) };
+    const key = `sk-ant-api03-scale-${'0'.repeat(24)}`;
+    fake.setKeyBehaviour(key, 'valid');
+    await api.app.services.agentConfigs.put(actor, 'custom', { systemPrompt: 'Answer.' });
+    await api.app.services.agentConfigs.setByokKey(actor, 'custom', key);
+    for (let i = 0; i < RUNS; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => api.app.services.runs.enqueue(actor, 'custom', { input: { n: i + j } })));
+    }
+    const started = await Promise.all([startWorker(), startWorker(), startWorker(), startWorker()]);
+    const until = (done: (c: Record<string, number>) => boolean, ms: number) =>
+      (async () => {
+        const end = Date.now() + ms;
+        for (;;) {
+          const c = await counts();
+          if (done(c)) return c;
+          if (Date.now() > end) throw new Error(`stuck: ${JSON.stringify(c)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+    await until((c) => (c.succeeded ?? 0) >= RUNS / 4, 60_000);
+    // One worker stops gracefully, one is killed outright; both are replaced.
+    await Promise.all([stop(started[0]!, 'SIGTERM'), stop(started[1]!, 'SIGKILL')]);
+    await Promise.all([startWorker(), startWorker()]);
+    const final = await until((c) => (c.succeeded ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0) === RUNS, 120_000);
+    expect(final).toEqual({ succeeded: RUNS });
+    const [journal] = await adminQuery(
+      api.db,
+      `select count(*)::int as runs, min(n)::int as min_steps, max(n)::int as max_steps, sum(succeeded_events)::int as succeeded_events
+         from (select r.id, (select count(*) from agent_steps s where s.run_id = r.id) as n,
+                      (select count(*) from agent_events e where e.run_id = r.id and e.type = 'succeeded') as succeeded_events
+                 from agent_runs r) x`,
+    );
+    expect(journal).toEqual({ runs: RUNS, min_steps: 1, max_steps: 1, succeeded_events: RUNS });
+  }, 240_000);
+});
