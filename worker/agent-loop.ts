@@ -93,7 +93,6 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
       });
       const tokens = tokenCounts(message.usage ?? {});
       cost = price ? costCents(price, tokens) : 0;
-      await run.log.flush();
       await run.journal.recordStep({
         seq,
         kind: 'llm',
@@ -106,7 +105,7 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
         tokens,
         costUsdCents: cost,
         startedAt,
-      });
+      }, await run.log.drain());
     }
     spent += cost;
     const usage = tokenCounts(message.usage ?? {});
@@ -146,7 +145,6 @@ async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq
   const { content, isError } = await executeTool(run, use.name, input);
   const result: ToolResultBlockParam = { type: 'tool_result', tool_use_id: use.id, content, ...(isError ? { is_error: true } : {}) };
   run.log.line('tool', stepName, `← ${use.name} ${isError ? 'error' : 'ok'}: ${clip(content, 500)}`);
-  await run.log.flush();
   await run.journal.recordStep({
     seq,
     kind: 'tool',
@@ -159,7 +157,7 @@ async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq
     tokens: NO_TOKENS,
     costUsdCents: 0,
     startedAt,
-  });
+  }, await run.log.drain());
   return result;
 }
 

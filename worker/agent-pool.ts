@@ -88,14 +88,11 @@ export class AgentPool {
     let tools: RunTools | null = null;
     let attempts = 1;
     try {
-      const { run, steps } = await journal.begin();
+      const { run, steps } = await journal.begin(this.owner);
       attempts = run.attempts;
-      await journal.event(steps.length ? 'resumed' : 'started', { worker: this.owner, attempt: run.attempts, replaying: steps.length });
-      log.line('system', 'run', `claimed by ${this.owner} (attempt ${run.attempts}${steps.length ? `, replaying ${steps.length} steps` : ''})`);
-      const agentConfig = await services.agentConfigs.findById(lease.tenantId, run.configId);
+      const { config: agentConfig, apiKey } = await services.agentConfigs.forRun(lease.tenantId, run.configId);
       const blueprint = findBlueprint(run.agentBlueprint);
       if (!agentConfig || !blueprint) throw new RunFailure('config_error', `No agent config for blueprint ${run.agentBlueprint}.`);
-      const apiKey = await services.agentConfigs.byokKey(lease.tenantId, run.agentBlueprint);
       if (!apiKey) {
         throw new RunFailure('auth_failed', `No usable BYOK key for ${run.agentBlueprint} (status ${agentConfig.byokStatus}); set one with setByokKey.`);
       }
@@ -127,8 +124,7 @@ export class AgentPool {
         signal,
       });
       log.line('system', 'run', `succeeded after ${output.turns} turns`);
-      await log.flush();
-      await journal.succeed(output);
+      await journal.succeed(output, await log.drain());
     } catch (err) {
       await this.settle(err, { journal, log, signal, leaseSignal, attempts });
     } finally {
@@ -152,8 +148,7 @@ export class AgentPool {
       }
       if (err instanceof RunFailure) {
         log.line('system', 'run', `failed: ${err.category}: ${err.detail}`);
-        await log.flush().catch(() => undefined);
-        await journal.fail(err.category, err.detail);
+        await journal.fail(err.category, err.detail, await log.drain().catch(() => []));
         return;
       }
       this.app.log.error({ err, runId: journal.lease.id }, 'run failed unexpectedly');

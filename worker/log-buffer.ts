@@ -3,9 +3,10 @@ import type { LogLineInput } from '../src/modules/runs/run-journal';
 const MAX_LINE_CHARS = 8_000;
 
 /**
- * Gathers a run's log output and writes it in batches: LLM text deltas become lines at each
- * newline, and everything pending is written every `flushMs` and at step boundaries, so a
- * subscriber sees text as it streams without one transaction per token.
+ * Gathers a run's log output: LLM text deltas become lines at each newline. While a step runs,
+ * pending lines are written every `flushMs` (a subscriber sees text as it streams without one
+ * transaction per token); at step boundaries the journal drains them into the step's own
+ * transaction.
  */
 export class LogBuffer {
   private pending: LogLineInput[] = [];
@@ -31,13 +32,21 @@ export class LogBuffer {
     this.push({ stream, step, line });
   }
 
-  /** Writes everything pending (partial LLM lines included); rethrows a failed background write. */
-  async flush(): Promise<void> {
-    for (const [step, rest] of this.partial) if (rest) this.pending.push({ stream: 'llm', step, line: rest });
-    this.partial.clear();
-    this.schedule(0);
+  /**
+   * Hands over everything pending (partial LLM lines included) for the caller to write in its own
+   * transaction, after any background write in flight, so sequence order is kept. Rethrows a
+   * failed background write.
+   */
+  async drain(): Promise<LogLineInput[]> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     await this.writing;
     if (this.failure) throw this.failure;
+    for (const [step, rest] of this.partial) if (rest) this.pending.push({ stream: 'llm', step, line: rest });
+    this.partial.clear();
+    const lines = this.pending;
+    this.pending = [];
+    return lines;
   }
 
   close(): void {
@@ -61,7 +70,6 @@ export class LogBuffer {
         this.failure ??= err;
       });
     };
-    if (ms === 0) run();
-    else this.timer = setTimeout(run, ms);
+    this.timer = setTimeout(run, ms);
   }
 }

@@ -213,6 +213,18 @@ export class AgentConfigService {
     });
   }
 
+  /**
+   * For the worker boundary only, in one transaction: the config a run was enqueued with and the
+   * tenant's plaintext key for it (null when none is usable).
+   */
+  async forRun(tenantId: string, configId: string): Promise<{ config: AgentConfig | null; apiKey: string | null }> {
+    return inTenant(this.deps.orm, tenantId, async (em) => {
+      const config = await em.findOne(AgentConfigSchema, { id: configId });
+      if (!config?.byokKeyCiphertext || config.byokStatus !== 'active') return { config, apiKey: null };
+      return { config, apiKey: await this.deps.secrets.decrypt(em, byokLocation(config), Buffer.from(config.byokKeyCiphertext)) };
+    });
+  }
+
   /** For the worker boundary only: the tenant's plaintext key, or null when none is usable. */
   async byokKey(tenantId: string, blueprint: string): Promise<string | null> {
     return inTenant(this.deps.orm, tenantId, async (em) => {

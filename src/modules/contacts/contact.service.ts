@@ -291,6 +291,10 @@ export class ContactService {
    * replaced by the imported values); every other contact is inserted.
    */
   async import(actor: Actor, contacts: ContactInput[]): Promise<ImportResult> {
+    // Refuse an oversize batch before validating each of its contacts.
+    if (Array.isArray(contacts) && contacts.length > MAX_IMPORT) {
+      throw new InputError(`contacts must hold at most ${MAX_IMPORT} contacts per import`, 'contacts');
+    }
     const data = parse(importInput, { contacts });
     if (data.contacts.length === 0) return { inserted: 0, updated: 0 };
     const rows = data.contacts.map((c) => ({
@@ -352,17 +356,19 @@ export class ContactService {
   async duplicateCandidates(tenantId: string, args: DuplicateCandidatesArgs = {}): Promise<DuplicateCandidatePage> {
     const { limit, minScore, after } = parse(candidatesInput, args);
     const key = after ? decodeCandidateCursor(after) : null;
-    const rows = await inTenant(this.deps.orm, tenantId, async (em) => {
+    const { rows, byId } = await inTenant(this.deps.orm, tenantId, async (em) => {
       // Local to this transaction: see the note above CANDIDATES_SQL.
       await em.execute('set local jit = off');
       await em.execute('set local enable_nestloop = off');
-      return em.execute<CandidateRow[]>(CANDIDATES_SQL, [minScore, key?.score ?? null, key?.a ?? null, key?.b ?? null, limit + 1]);
+      const found = await em.execute<CandidateRow[]>(CANDIDATES_SQL, [minScore, key?.score ?? null, key?.a ?? null, key?.b ?? null, limit + 1]);
+      const ids = [...new Set(found.slice(0, limit).flatMap((r) => [r.a, r.b]))];
+      const records = ids.length ? await em.find(ContactSchema, { id: { $in: ids } }) : [];
+      return { rows: found, byId: new Map(records.map((c) => [c.id, c])) };
     });
     const page = rows.slice(0, limit);
-    const contacts = await this.findMany(tenantId, page.flatMap((r) => [r.a, r.b]));
-    const candidates = page.flatMap((r, i) => {
-      const a = contacts[2 * i];
-      const b = contacts[2 * i + 1];
+    const candidates = page.flatMap((r) => {
+      const a = byId.get(r.a);
+      const b = byId.get(r.b);
       // Deleted between the two statements: simply not a candidate any more.
       if (!a || !b) return [];
       const signals = (['email', 'phone', 'name'] as const).filter((s) => r[s]);

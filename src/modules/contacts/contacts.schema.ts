@@ -1,8 +1,9 @@
+import { dataloaderGetter } from '@pothos/plugin-dataloader';
 import { builder } from '../../graphql/builder';
 import { principalOf, type GraphQLContext } from '../../graphql/context';
 import { registerNodeLoader } from '../../graphql/node';
 import { connectionOf } from '../../graphql/connection';
-import { InputError } from '../../db/errors';
+import { InputError, NotFoundError } from '../../db/errors';
 import { actorOf } from '../../platform/auth';
 import type { Contact } from './contact.entity';
 import type { MergeProposal } from './merge-proposal.entity';
@@ -38,9 +39,16 @@ export const ContactRef = builder.node(builder.objectRef<Contact>('Contact'), {
   }),
 });
 
-// One batched query per field and request, however many proposals the page holds.
-const loadContacts = (ids: readonly string[], ctx: GraphQLContext) =>
-  ctx.services.contacts.findMany(principalOf(ctx).tenantId, ids).then((rows) => rows.map((c) => c ?? new Error('Contact not found')));
+// Both ends of every proposal on a page come from one batched query per request.
+const contactLoader = dataloaderGetter<string, Contact, string>(
+  undefined,
+  (ids, ctx) =>
+    (ctx as GraphQLContext).services.contacts
+      .findMany(principalOf(ctx as GraphQLContext).tenantId, ids)
+      .then((rows) => rows.map((c) => c ?? new NotFoundError('Contact'))),
+  undefined,
+  false,
+);
 
 export const MergeProposalRef = builder.node(builder.objectRef<MergeProposal>('MergeProposal'), {
   description: 'A suggestion that two contacts describe the same person, made by an agent run or a person.',
@@ -49,13 +57,12 @@ export const MergeProposalRef = builder.node(builder.objectRef<MergeProposal>('M
   loadMany: (ids, ctx) => ctx.services.contacts.findProposals(principalOf(ctx).tenantId, ids),
   fields: (t) => ({
     uuid: t.expose('id', { type: 'UUID' }),
-    contactA: t.loadable({
+    contactA: t.field({
       type: ContactRef,
       description: 'The contact with the smaller UUID of the pair.',
-      load: loadContacts,
-      resolve: (p) => p.contactA,
+      resolve: (p, _args, ctx) => contactLoader(ctx).load(p.contactA),
     }),
-    contactB: t.loadable({ type: ContactRef, load: loadContacts, resolve: (p) => p.contactB }),
+    contactB: t.field({ type: ContactRef, resolve: (p, _args, ctx) => contactLoader(ctx).load(p.contactB) }),
     reason: t.exposeString('reason'),
     confidence: t.float({ description: '0 to 1, three decimals.', resolve: (p) => Number(p.confidence) }),
     status: t.field({ type: MergeProposalStatusEnum, resolve: (p) => p.status.toUpperCase() as 'PROPOSED' }),

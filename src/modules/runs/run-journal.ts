@@ -43,8 +43,11 @@ export class RunJournal {
     readonly lease: Lease,
   ) {}
 
-  /** Marks the run started (the deadline runs from the first start) and loads the journal to replay. */
-  async begin(): Promise<{ run: AgentRun; steps: RecordedStep[] }> {
+  /**
+   * Marks the run started (the deadline runs from the first start), records who started or
+   * resumed it, and loads the journal to replay: one transaction.
+   */
+  async begin(worker: string, lines: LogLineInput[] = []): Promise<{ run: AgentRun; steps: RecordedStep[] }> {
     return this.fenced(async (em) => {
       await em.execute(
         `update agent_runs
@@ -82,14 +85,24 @@ export class RunJournal {
         startedAt: new Date(r.started_at),
         completedAt: new Date(r.completed_at),
       }));
+      await appendEvent(em, this.lease.tenantId, this.lease.id, steps.length ? 'resumed' : 'started', {
+        worker,
+        attempt: run.attempts,
+        replaying: steps.length,
+      });
+      await this.appendLogs(em, [
+        { stream: 'system', step: 'run', line: `claimed by ${worker} (attempt ${run.attempts}${steps.length ? `, replaying ${steps.length} steps` : ''})` },
+        ...lines,
+      ]);
       return { run, steps };
     });
   }
 
-  /** Journals a finished step and adds its tokens and cost to the run, atomically. */
-  async recordStep(step: StepRecord): Promise<void> {
+  /** Journals a finished step, with its log lines, and adds its tokens and cost to the run, atomically. */
+  async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
     const t = step.tokens;
     await this.fenced(async (em) => {
+        await this.appendLogs(em, lines);
         const input = JSON.stringify(step.input ?? null);
         const output = JSON.stringify(step.output ?? null);
         const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
@@ -141,25 +154,12 @@ export class RunJournal {
   /** Appends log lines with gap-free sequence numbers allocated under the run row's lock. */
   async log(lines: LogLineInput[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.fenced(async (em) => {
-        const [row] = await em.execute<{ log_seq: string }[]>(
-          `update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`,
-          [lines.length, this.lease.id],
-        );
-        const first = Number(row!.log_seq) - lines.length + 1;
-        // One JSON parameter: the driver would spread a JS array into separate parameters.
-        const rows = lines.map((l, i) => ({ seq: first + i, step: l.step, stream: l.stream, line: l.line }));
-        await em.execute(
-          `insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
-           select ?, 'run', ?, x.seq, x.step, x.stream, x.line
-             from jsonb_to_recordset(?::jsonb) as x(seq bigint, step text, stream text, line text)`,
-          [this.lease.tenantId, this.lease.id, JSON.stringify(rows)],
-        );
-    });
+    await this.fenced((em) => this.appendLogs(em, lines));
   }
 
-  async succeed(output: unknown): Promise<void> {
+  async succeed(output: unknown, lines: LogLineInput[] = []): Promise<void> {
     await this.fenced(async (em) => {
+        await this.appendLogs(em, lines);
         await em.execute(
           `update agent_runs
               set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0,
@@ -175,8 +175,9 @@ export class RunJournal {
    * Fails the run, counts the (tenant, blueprint)'s consecutive failures, and opens the circuit
    * breaker (disables the config, with an event and an audit row) at 10 failures in 48 hours.
    */
-  async fail(category: FailureCategory, detail: string): Promise<{ breakerOpened: boolean }> {
+  async fail(category: FailureCategory, detail: string, lines: LogLineInput[] = []): Promise<{ breakerOpened: boolean }> {
     return this.fenced(async (em) => {
+        await this.appendLogs(em, lines);
         // Runs of one config fail concurrently: its row lock makes each count below see the
         // failures committed before it, so the tenth failure always opens the breaker.
         await em.execute(
@@ -238,6 +239,23 @@ export class RunJournal {
       await appendEvent(em, this.lease.tenantId, this.lease.id, 'released', { reason });
       await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, this.lease.id]);
     });
+  }
+
+  private async appendLogs(em: TenantEm, lines: LogLineInput[]): Promise<void> {
+    if (lines.length === 0) return;
+    const [row] = await em.execute<{ log_seq: string }[]>(
+      `update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`,
+      [lines.length, this.lease.id],
+    );
+    const first = Number(row!.log_seq) - lines.length + 1;
+    // One JSON parameter: the driver would spread a JS array into separate parameters.
+    const rows = lines.map((l, i) => ({ seq: first + i, step: l.step, stream: l.stream, line: l.line }));
+    await em.execute(
+      `insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
+       select ?, 'run', ?, x.seq, x.step, x.stream, x.line
+         from jsonb_to_recordset(?::jsonb) as x(seq bigint, step text, stream text, line text)`,
+      [this.lease.tenantId, this.lease.id, JSON.stringify(rows)],
+    );
   }
 
   /**

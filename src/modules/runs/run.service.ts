@@ -231,8 +231,10 @@ export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: strin
   }
   const id = randomUUID();
   const inserted = await em.execute<{ id: string }[]>(
-    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source)
-     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)
+    // created_at from here, at the millisecond precision keyset cursors carry: with now()'s
+    // microseconds, two runs in one millisecond could fall between pages.
+    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source, created_at)
+     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
      on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
      returning id`,
     [
@@ -246,6 +248,7 @@ export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: strin
       data.deadlineSeconds ?? config.deadlineDefaultSeconds ?? defaults.deadlineDefaultSeconds,
       data.idempotencyKey ?? null,
       source,
+      new Date(),
     ],
   );
   if (inserted.length === 0) {
