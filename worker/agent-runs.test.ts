@@ -130,6 +130,17 @@ describe('a run from enqueue to result', () => {
   });
 });
 
+describe('models without a known price', () => {
+  it('runs, records an unknown_model_price event, and never pretends the cost is a silent zero', async () => {
+    const t = await tenant({ config: { model: 'claude-future-9' } });
+    fake.script(t.key, [textReply('Fine.')]);
+    const run = await waitFor(t, (await enqueue(t)).id, terminal);
+    expect(run).toMatchObject({ status: 'succeeded', cost_usd_cents: 0 });
+    const unknown = (await server.app.services.runs.events(t.tenantId, run.id)).find((e) => e.type === 'unknown_model_price');
+    expect(unknown?.detail).toMatchObject({ model: 'claude-future-9' });
+  });
+});
+
 describe('runs that fail, with their category', () => {
   it('no BYOK key → auth_failed, without calling Anthropic', async () => {
     const t = await tenant({ key: false });
