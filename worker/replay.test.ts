@@ -66,6 +66,27 @@ async function startAndAbandon(t: Awaited<ReturnType<typeof setup>>, marker: str
   return run.id;
 }
 
+describe('graceful shutdown', () => {
+  it('lets a step finish within the grace period, and hands back a run that needs longer', async () => {
+    const quick = await setup();
+    const slow = await setup();
+    fake.script(quick.key, [{ delayMs: 400, then: textReply('Quick.') }]);
+    fake.script(slow.key, [{ delayMs: 10_000, then: textReply('Too slow.') }]);
+    const pool = new AgentPool(server.app, 2);
+    await pool.start();
+    const a = (await server.app.services.runs.enqueue(quick.actor, 'custom', {})).run.id;
+    const b = (await server.app.services.runs.enqueue(slow.actor, 'custom', {})).run.id;
+    await until(async () => messagesOf(quick.key) + messagesOf(slow.key), (count) => count === 2);
+    await pool.stop(1_500);
+    expect(pool.slotsInUse()).toBe(0);
+    expect((await server.app.services.runs.get(quick.tenantId, a)).status).toBe('succeeded');
+    const handedBack = await server.app.services.runs.get(slow.tenantId, b);
+    expect(handedBack.status).toBe('queued');
+    expect((await server.app.services.runs.events(slow.tenantId, b)).map((e) => e.type)).toContain('released');
+    await server.app.services.runs.cancel(slow.actor, b);
+  });
+});
+
 describe('replay after a worker gives a run back', () => {
   it('replays journaled steps without re-executing them and finishes the run', async () => {
     const t = await setup();

@@ -42,7 +42,7 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     pool = new AgentPool(app, config.worker.slots);
     await pool.start();
     const running = pool;
-    closers.push(() => running.stop());
+    closers.push(() => running.stop(config.worker.shutdownGraceMs));
   }
   if (role === 'worker') {
     const health = await startWorkerHealthServer({

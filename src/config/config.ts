@@ -54,6 +54,7 @@ const environmentSchema = z.object({
   RUNLANE_GRAPHIQL: booleanFlag,
   WORKER_HEALTH_PORT: port.default(4500),
   WORKER_SLOTS: z.coerce.number().int().min(0).max(256).default(4),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   ANTHROPIC_BASE_URL: httpUrl.optional(),
@@ -86,7 +87,8 @@ export type Config = {
   defaultTenant: string;
   auth: { cacheMs: number };
   graphql: { maxDepth: number; maxComplexity: number; graphiql: boolean };
-  worker: { healthPort: number; slots: number };
+  /** Slots per worker process; on SIGTERM running steps get the grace period, then runs go back to the queue. */
+  worker: { healthPort: number; slots: number; shutdownGraceMs: number };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   otlpEndpoint?: string;
   /** Anthropic API base; unset means the SDK's default. */
@@ -139,7 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxComplexity: e.RUNLANE_GRAPHQL_MAX_COMPLEXITY,
       graphiql: e.RUNLANE_GRAPHIQL || e.RUNLANE_ENV === 'development',
     },
-    worker: { healthPort: e.WORKER_HEALTH_PORT, slots: e.WORKER_SLOTS },
+    worker: { healthPort: e.WORKER_HEALTH_PORT, slots: e.WORKER_SLOTS, shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS },
     logLevel: e.LOG_LEVEL,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
