@@ -93,9 +93,9 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
       });
       const tokens = tokenCounts(message.usage ?? {});
       cost = price ? costCents(price, tokens) : 0;
-      await run.journal.recordStep({
+      const step = {
         seq,
-        kind: 'llm',
+        kind: 'llm' as const,
         name: run.settings.model,
         contentHash: hash,
         input: { model: params.model, max_tokens: maxTokens, new_messages: messages.slice(previous?.messageCount ?? 0) },
@@ -105,7 +105,8 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
         tokens,
         costUsdCents: cost,
         startedAt,
-      }, await run.log.drain());
+      };
+      await run.journal.recordStep(step, await run.log.drain());
     }
     spent += cost;
     const usage = tokenCounts(message.usage ?? {});
@@ -145,9 +146,9 @@ async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq
   const { content, isError } = await executeTool(run, use.name, input);
   const result: ToolResultBlockParam = { type: 'tool_result', tool_use_id: use.id, content, ...(isError ? { is_error: true } : {}) };
   run.log.line('tool', stepName, `← ${use.name} ${isError ? 'error' : 'ok'}: ${clip(content, 500)}`);
-  await run.journal.recordStep({
+  const step = {
     seq,
-    kind: 'tool',
+    kind: 'tool' as const,
     name: use.name,
     contentHash: hash,
     input: { id: use.id, name: use.name, input },
@@ -157,7 +158,8 @@ async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq
     tokens: NO_TOKENS,
     costUsdCents: 0,
     startedAt,
-  }, await run.log.drain());
+  };
+  await run.journal.recordStep(step, await run.log.drain());
   return result;
 }
 

@@ -102,48 +102,48 @@ export class RunJournal {
   async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
     const t = step.tokens;
     await this.fenced(async (em) => {
-        await this.appendLogs(em, lines);
-        const input = JSON.stringify(step.input ?? null);
-        const output = JSON.stringify(step.output ?? null);
-        const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
-        const spillOutput = Buffer.byteLength(output) > SPILL_BYTES;
+      await this.appendLogs(em, lines);
+      const input = JSON.stringify(step.input ?? null);
+      const output = JSON.stringify(step.output ?? null);
+      const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
+      const spillOutput = Buffer.byteLength(output) > SPILL_BYTES;
+      await em.execute(
+        `insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
+                                  input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
+         values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          this.lease.tenantId,
+          this.lease.id,
+          step.seq,
+          step.kind,
+          step.name,
+          step.contentHash,
+          spillInput ? null : input,
+          spillOutput ? null : output,
+          step.isError,
+          step.model,
+          t.input,
+          t.output,
+          t.cacheRead,
+          t.cacheWrite5m + t.cacheWrite1h,
+          step.costUsdCents,
+          step.startedAt,
+        ],
+      );
+      for (const [part, body, spilled] of [['input', input, spillInput], ['output', output, spillOutput]] as const) {
+        if (!spilled) continue;
         await em.execute(
-          `insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
-                                    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
-           values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            this.lease.tenantId,
-            this.lease.id,
-            step.seq,
-            step.kind,
-            step.name,
-            step.contentHash,
-            spillInput ? null : input,
-            spillOutput ? null : output,
-            step.isError,
-            step.model,
-            t.input,
-            t.output,
-            t.cacheRead,
-            t.cacheWrite5m + t.cacheWrite1h,
-            step.costUsdCents,
-            step.startedAt,
-          ],
+          `insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`,
+          [this.lease.tenantId, this.lease.id, step.seq, part, body],
         );
-        for (const [part, body, spilled] of [['input', input, spillInput], ['output', output, spillOutput]] as const) {
-          if (!spilled) continue;
-          await em.execute(
-            `insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`,
-            [this.lease.tenantId, this.lease.id, step.seq, part, body],
-          );
-        }
-        await em.execute(
-          `update agent_runs
-              set cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
-                  cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, updated_at = now()
-            where id = ?`,
-          [step.costUsdCents, t.input, t.output, t.cacheRead, t.cacheWrite5m + t.cacheWrite1h, this.lease.id],
-        );
+      }
+      await em.execute(
+        `update agent_runs
+            set cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+                cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, updated_at = now()
+          where id = ?`,
+        [step.costUsdCents, t.input, t.output, t.cacheRead, t.cacheWrite5m + t.cacheWrite1h, this.lease.id],
+      );
     });
   }
 
@@ -159,15 +159,15 @@ export class RunJournal {
 
   async succeed(output: unknown, lines: LogLineInput[] = []): Promise<void> {
     await this.fenced(async (em) => {
-        await this.appendLogs(em, lines);
-        await em.execute(
-          `update agent_runs
-              set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0,
-                  lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
-            where id = ?`,
-          [JSON.stringify(output ?? null), this.lease.id],
-        );
-        await appendEvent(em, this.lease.tenantId, this.lease.id, 'succeeded', {});
+      await this.appendLogs(em, lines);
+      await em.execute(
+        `update agent_runs
+            set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0,
+                lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
+          where id = ?`,
+        [JSON.stringify(output ?? null), this.lease.id],
+      );
+      await appendEvent(em, this.lease.tenantId, this.lease.id, 'succeeded', {});
     });
   }
 
@@ -177,49 +177,49 @@ export class RunJournal {
    */
   async fail(category: FailureCategory, detail: string, lines: LogLineInput[] = []): Promise<{ breakerOpened: boolean }> {
     return this.fenced(async (em) => {
-        await this.appendLogs(em, lines);
-        // Runs of one config fail concurrently: its row lock makes each count below see the
-        // failures committed before it, so the tenth failure always opens the breaker.
-        await em.execute(
-          `select c.id from agent_configs c join agent_runs r on r.config_id = c.id where r.id = ? for update of c`,
-          [this.lease.id],
-        );
-        const [run] = await em.execute<{ agent_blueprint: string; config_id: string }[]>(
-          `update agent_runs r
-              set status = 'failed', failure_category = ?, failure_detail = ?,
-                  consecutive_failures = 1 + (
-                    select count(*) from agent_runs f
-                     where f.agent_blueprint = r.agent_blueprint and f.status = 'failed'
-                       and f.completed_at > coalesce((select max(s.completed_at) from agent_runs s
-                                                       where s.agent_blueprint = r.agent_blueprint and s.status = 'succeeded'), '-infinity')),
-                  lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
-            where id = ?
-           returning agent_blueprint, config_id`,
-          [category, detail.slice(0, 2000), this.lease.id],
-        );
-        await appendEvent(em, this.lease.tenantId, this.lease.id, 'failed', { category, detail: detail.slice(0, 500) });
-        const [{ failures }] = (await em.execute<{ failures: string }[]>(
-          `select count(*) as failures from agent_runs
-            where agent_blueprint = ? and status = 'failed' and completed_at > now() - interval '${BREAKER_WINDOW}'`,
-          [run!.agent_blueprint],
-        )) as [{ failures: string }];
-        if (Number(failures) < BREAKER_FAILURES) return { breakerOpened: false };
-        const reason = `Circuit breaker: ${failures} failed runs in ${BREAKER_WINDOW}`;
-        const opened = await em.execute<{ id: string }[]>(
-          `update agent_configs set disabled_at = now(), disable_reason = ?, updated_at = now()
-            where id = ? and disabled_at is null returning id`,
-          [reason, run!.config_id],
-        );
-        if (opened.length === 0) return { breakerOpened: false };
-        await appendEvent(em, this.lease.tenantId, this.lease.id, 'circuit_opened', { blueprint: run!.agent_blueprint, failures: Number(failures) });
-        recordAudit(em, { tenantId: this.lease.tenantId, name: 'system:circuit-breaker', scopes: new Set() }, {
-          action: 'agent_config.disable',
-          targetType: 'agent_config',
-          targetId: run!.agent_blueprint,
-          detail: { reason, failures: Number(failures) },
-        });
-        await em.flush();
-        return { breakerOpened: true };
+      await this.appendLogs(em, lines);
+      // Runs of one config fail concurrently: its row lock makes each count below see the
+      // failures committed before it, so the tenth failure always opens the breaker.
+      await em.execute(
+        `select c.id from agent_configs c join agent_runs r on r.config_id = c.id where r.id = ? for update of c`,
+        [this.lease.id],
+      );
+      const [run] = await em.execute<{ agent_blueprint: string; config_id: string }[]>(
+        `update agent_runs r
+            set status = 'failed', failure_category = ?, failure_detail = ?,
+                consecutive_failures = 1 + (
+                  select count(*) from agent_runs f
+                   where f.agent_blueprint = r.agent_blueprint and f.status = 'failed'
+                     and f.completed_at > coalesce((select max(s.completed_at) from agent_runs s
+                                                     where s.agent_blueprint = r.agent_blueprint and s.status = 'succeeded'), '-infinity')),
+                lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
+          where id = ?
+         returning agent_blueprint, config_id`,
+        [category, detail.slice(0, 2000), this.lease.id],
+      );
+      await appendEvent(em, this.lease.tenantId, this.lease.id, 'failed', { category, detail: detail.slice(0, 500) });
+      const [{ failures }] = (await em.execute<{ failures: string }[]>(
+        `select count(*) as failures from agent_runs
+          where agent_blueprint = ? and status = 'failed' and completed_at > now() - interval '${BREAKER_WINDOW}'`,
+        [run!.agent_blueprint],
+      )) as [{ failures: string }];
+      if (Number(failures) < BREAKER_FAILURES) return { breakerOpened: false };
+      const reason = `Circuit breaker: ${failures} failed runs in ${BREAKER_WINDOW}`;
+      const opened = await em.execute<{ id: string }[]>(
+        `update agent_configs set disabled_at = now(), disable_reason = ?, updated_at = now()
+          where id = ? and disabled_at is null returning id`,
+        [reason, run!.config_id],
+      );
+      if (opened.length === 0) return { breakerOpened: false };
+      await appendEvent(em, this.lease.tenantId, this.lease.id, 'circuit_opened', { blueprint: run!.agent_blueprint, failures: Number(failures) });
+      recordAudit(em, { tenantId: this.lease.tenantId, name: 'system:circuit-breaker', scopes: new Set() }, {
+        action: 'agent_config.disable',
+        targetType: 'agent_config',
+        targetId: run!.agent_blueprint,
+        detail: { reason, failures: Number(failures) },
+      });
+      await em.flush();
+      return { breakerOpened: true };
     });
   }
 
