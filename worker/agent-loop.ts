@@ -1,7 +1,7 @@
 import type { Message, MessageParam, Tool, ToolResultBlockParam, ToolUseBlock } from '@anthropic-ai/sdk/resources/messages/messages';
 import { contentHash } from '../src/platform/canonical-json';
 import { ToolInputError, type AgentTool } from '../src/platform/agent-tools';
-import type { RecordedStep, RunJournal } from '../src/modules/runs/run-journal';
+import type { RecordedStep, RunJournal, StepRecord } from '../src/modules/runs/run-journal';
 import { affordableOutputTokens, costCents, priceOf, tokenCounts, type ModelPrice, type TokenCounts } from '../src/modules/runs/prices';
 import { callModel } from './llm';
 import type { LogBuffer } from './log-buffer';
@@ -34,6 +34,11 @@ export type LoopInput = {
 };
 
 export type LoopOutput = { text: string; stop_reason: string | null; turns: number };
+/**
+ * The run's answer, and its last model turn when that turn is not journaled yet: the caller
+ * journals it together with the run's success, in one transaction.
+ */
+export type LoopResult = { output: LoopOutput; finalStep: StepRecord | null };
 
 /** The first user message: the run's `prompt` when it has one, else its input as JSON. */
 export function firstMessage(input: unknown): string {
@@ -49,7 +54,7 @@ export function firstMessage(input: unknown): string {
  * and a journaled step whose hash no longer matches ends the run (config_error) instead of
  * silently diverging. Budget and deadline are checked before each call.
  */
-export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
+export async function runAgentLoop(run: LoopInput): Promise<LoopResult> {
   const recorded = new Map(run.recorded.map((s) => [s.seq, s]));
   const toolDefs: Tool[] = [...run.tools.values()].map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema as Tool['input_schema'] }));
   const messages: MessageParam[] = [{ role: 'user', content: firstMessage(run.input) }];
@@ -71,6 +76,7 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
     const stepName = `llm:${seq}`;
     let message: Message;
     let cost: number;
+    let unjournaled: StepRecord | null = null;
     const journaled = recorded.get(seq);
     if (journaled) {
       await divergenceCheck(run, journaled, seq, hash);
@@ -93,9 +99,9 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
       });
       const tokens = tokenCounts(message.usage ?? {});
       cost = price ? costCents(price, tokens) : 0;
-      const step = {
+      const step: StepRecord = {
         seq,
-        kind: 'llm' as const,
+        kind: 'llm',
         name: run.settings.model,
         contentHash: hash,
         input: { model: params.model, max_tokens: maxTokens, new_messages: messages.slice(previous?.messageCount ?? 0) },
@@ -106,7 +112,9 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
         costUsdCents: cost,
         startedAt,
       };
-      await run.journal.recordStep(step, await run.log.drain());
+      const final = message.stop_reason !== 'tool_use' || !message.content.some((b) => b.type === 'tool_use');
+      if (final) unjournaled = step;
+      else await run.journal.recordStep(step, await run.log.drain());
     }
     spent += cost;
     const usage = tokenCounts(message.usage ?? {});
@@ -120,7 +128,7 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopOutput> {
     const toolUses = message.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
     if (message.stop_reason !== 'tool_use' || toolUses.length === 0) {
       const text = message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
-      return { text, stop_reason: message.stop_reason, turns };
+      return { output: { text, stop_reason: message.stop_reason, turns }, finalStep: unjournaled };
     }
 
     const results: ToolResultBlockParam[] = [];

@@ -104,7 +104,7 @@ export class AgentPool {
         mcp: this.app.mcp,
         remainingMs: () => Math.max(1, deadlineAt.getTime() - Date.now()),
       });
-      const output = await runAgentLoop({
+      const { output, finalStep } = await runAgentLoop({
         tenantId: lease.tenantId,
         runId: lease.id,
         input: run.input,
@@ -124,7 +124,7 @@ export class AgentPool {
         signal,
       });
       log.line('system', 'run', `succeeded after ${output.turns} turns`);
-      await journal.succeed(output, await log.drain());
+      await journal.succeed(output, await log.drain(), finalStep);
     } catch (err) {
       await this.settle(err, { journal, log, signal, leaseSignal, attempts });
     } finally {

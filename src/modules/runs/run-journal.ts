@@ -1,9 +1,9 @@
 import type { Orm } from '../../db/orm';
-import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import { inTenantSql, type SqlRunner } from '../../db/tenant-transaction';
 import type { Bus } from '../../platform/bus';
 import { LeaseLostError, type Lease } from '../../platform/lease-queue';
-import { recordAudit } from '../audit/audit.service';
-import { AgentRunSchema, type AgentRun, type FailureCategory } from './agent-run.entity';
+import { recordAuditSql } from '../audit/audit.service';
+import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
 import { appendEvent, type StepView } from './run.service';
 import { RUN_QUEUE_CHANNEL, runChannel, type RunChanged } from './run-channels';
@@ -29,6 +29,18 @@ export type StepRecord = {
 };
 
 export type RecordedStep = StepView & { contentHash: string };
+
+/** What the worker needs of the run it leased. */
+export type LeasedRun = {
+  id: string;
+  tenantId: string;
+  configId: string;
+  agentBlueprint: string;
+  input: unknown;
+  budgetUsdCents: number | null;
+  deadlineAt: Date;
+  attempts: number;
+};
 export type LogLineInput = { stream: 'llm' | 'tool' | 'system' | 'stdout' | 'stderr'; step: string; line: string };
 
 /**
@@ -47,17 +59,27 @@ export class RunJournal {
    * Marks the run started (the deadline runs from the first start), records who started or
    * resumed it, and loads the journal to replay: one transaction.
    */
-  async begin(worker: string, lines: LogLineInput[] = []): Promise<{ run: AgentRun; steps: RecordedStep[] }> {
+  async begin(worker: string, lines: LogLineInput[] = []): Promise<{ run: LeasedRun; steps: RecordedStep[] }> {
     return this.fenced(async (em) => {
-      await em.execute(
+      const [row] = await em.execute<Record<string, any>[]>(
         `update agent_runs
             set started_at = coalesce(started_at, now()),
                 deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds)),
                 updated_at = now()
-          where id = ?`,
+          where id = ?
+         returning id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at, attempts`,
         [this.lease.id],
       );
-      const run = await em.findOneOrFail(AgentRunSchema, { id: this.lease.id }, { refresh: true });
+      const run: LeasedRun = {
+        id: row!.id,
+        tenantId: row!.tenant_id,
+        configId: row!.config_id,
+        agentBlueprint: row!.agent_blueprint,
+        input: row!.input,
+        budgetUsdCents: row!.budget_usd_cents === null ? null : Number(row!.budget_usd_cents),
+        deadlineAt: new Date(row!.deadline_at),
+        attempts: row!.attempts,
+      };
       const rows = await em.execute<Record<string, any>[]>(
         `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
                 s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
@@ -100,50 +122,9 @@ export class RunJournal {
 
   /** Journals a finished step, with its log lines, and adds its tokens and cost to the run, atomically. */
   async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
-    const t = step.tokens;
-    await this.fenced(async (em) => {
-      await this.appendLogs(em, lines);
-      const input = JSON.stringify(step.input ?? null);
-      const output = JSON.stringify(step.output ?? null);
-      const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
-      const spillOutput = Buffer.byteLength(output) > SPILL_BYTES;
-      await em.execute(
-        `insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
-                                  input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
-         values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          this.lease.tenantId,
-          this.lease.id,
-          step.seq,
-          step.kind,
-          step.name,
-          step.contentHash,
-          spillInput ? null : input,
-          spillOutput ? null : output,
-          step.isError,
-          step.model,
-          t.input,
-          t.output,
-          t.cacheRead,
-          t.cacheWrite5m + t.cacheWrite1h,
-          step.costUsdCents,
-          step.startedAt,
-        ],
-      );
-      for (const [part, body, spilled] of [['input', input, spillInput], ['output', output, spillOutput]] as const) {
-        if (!spilled) continue;
-        await em.execute(
-          `insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`,
-          [this.lease.tenantId, this.lease.id, step.seq, part, body],
-        );
-      }
-      await em.execute(
-        `update agent_runs
-            set cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
-                cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, updated_at = now()
-          where id = ?`,
-        [step.costUsdCents, t.input, t.output, t.cacheRead, t.cacheWrite5m + t.cacheWrite1h, this.lease.id],
-      );
+    await this.fenced(async (sql) => {
+      await this.appendLogs(sql, lines);
+      await this.insertStep(sql, step);
     });
   }
 
@@ -157,9 +138,11 @@ export class RunJournal {
     await this.fenced((em) => this.appendLogs(em, lines));
   }
 
-  async succeed(output: unknown, lines: LogLineInput[] = []): Promise<void> {
+  /** Ends the run succeeded, journaling its last step (when given) and log lines in the same transaction. */
+  async succeed(output: unknown, lines: LogLineInput[] = [], finalStep: StepRecord | null = null): Promise<void> {
     await this.fenced(async (em) => {
       await this.appendLogs(em, lines);
+      if (finalStep) await this.insertStep(em, finalStep);
       await em.execute(
         `update agent_runs
             set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0,
@@ -212,13 +195,12 @@ export class RunJournal {
       );
       if (opened.length === 0) return { breakerOpened: false };
       await appendEvent(em, this.lease.tenantId, this.lease.id, 'circuit_opened', { blueprint: run!.agent_blueprint, failures: Number(failures) });
-      recordAudit(em, { tenantId: this.lease.tenantId, name: 'system:circuit-breaker', scopes: new Set() }, {
+      await recordAuditSql(em, { tenantId: this.lease.tenantId, name: 'system:circuit-breaker', scopes: new Set() }, {
         action: 'agent_config.disable',
         targetType: 'agent_config',
         targetId: run!.agent_blueprint,
         detail: { reason, failures: Number(failures) },
       });
-      await em.flush();
       return { breakerOpened: true };
     });
   }
@@ -241,7 +223,52 @@ export class RunJournal {
     });
   }
 
-  private async appendLogs(em: TenantEm, lines: LogLineInput[]): Promise<void> {
+  private async insertStep(em: SqlRunner, step: StepRecord): Promise<void> {
+    const t = step.tokens;
+    const input = JSON.stringify(step.input ?? null);
+    const output = JSON.stringify(step.output ?? null);
+    const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
+    const spillOutput = Buffer.byteLength(output) > SPILL_BYTES;
+    await em.execute(
+      `insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
+                                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
+       values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        this.lease.tenantId,
+        this.lease.id,
+        step.seq,
+        step.kind,
+        step.name,
+        step.contentHash,
+        spillInput ? null : input,
+        spillOutput ? null : output,
+        step.isError,
+        step.model,
+        t.input,
+        t.output,
+        t.cacheRead,
+        t.cacheWrite5m + t.cacheWrite1h,
+        step.costUsdCents,
+        step.startedAt,
+      ],
+    );
+    for (const [part, body, spilled] of [['input', input, spillInput], ['output', output, spillOutput]] as const) {
+      if (!spilled) continue;
+      await em.execute(
+        `insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`,
+        [this.lease.tenantId, this.lease.id, step.seq, part, body],
+      );
+    }
+    await em.execute(
+      `update agent_runs
+          set cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+              cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, updated_at = now()
+        where id = ?`,
+      [step.costUsdCents, t.input, t.output, t.cacheRead, t.cacheWrite5m + t.cacheWrite1h, this.lease.id],
+    );
+  }
+
+  private async appendLogs(em: SqlRunner, lines: LogLineInput[]): Promise<void> {
     if (lines.length === 0) return;
     const [row] = await em.execute<{ log_seq: string }[]>(
       `update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`,
@@ -262,8 +289,8 @@ export class RunJournal {
    * Runs `work` in the run's tenant after proving the lease is still held; announces the change
    * on the run's channel after the commit.
    */
-  private async fenced<T>(work: (em: TenantEm) => Promise<T>): Promise<T> {
-    const { result, row } = await inTenant(this.deps.orm, this.lease.tenantId, async (em) => {
+  private async fenced<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
+    const { result, row } = await inTenantSql(this.deps.orm, this.lease.tenantId, async (em) => {
       const held = await em.execute<{ id: string }[]>(
         `select id from agent_runs where id = ? and lease_token = ? and status = 'running' for update`,
         [this.lease.id, this.lease.token],

@@ -268,7 +268,7 @@ export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: strin
  * caller's transaction decides whether it lands.
  */
 export async function appendEvent(
-  em: TenantEm,
+  em: { execute(sql: string, params?: any[]): Promise<any> },
   tenantId: string,
   runId: string,
   type: string,
@@ -276,7 +276,7 @@ export async function appendEvent(
   leaseToken?: string,
 ): Promise<number> {
   const fence = leaseToken ? ' and lease_token = ?' : '';
-  const [row] = await em.execute<{ seq: string }[]>(
+  const [row]: { seq: string }[] = await em.execute(
     `with next as (update agent_runs set event_seq = event_seq + 1, updated_at = now() where id = ?${fence} returning event_seq)
      insert into agent_events (tenant_id, run_id, seq, type, detail)
      select ?, ?, next.event_seq, ?, ?::jsonb from next
