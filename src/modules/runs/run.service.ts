@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql } from '../../db/tenant-transaction';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
@@ -79,7 +79,7 @@ export class RunService {
    * caller leaves out. An idempotency key answers the run it created before (created: false).
    */
   async enqueue(actor: Actor, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
-    return inTenant(this.deps.orm, actor.tenantId, (em) => enqueueIn(em, actor.tenantId, blueprint, input, source));
+    return inTenantSql(this.deps.orm, actor.tenantId, (sql) => enqueueIn(sql, actor.tenantId, blueprint, input, source));
   }
 
   async list(tenantId: string, filter: RunFilter): Promise<Page<AgentRun>> {
@@ -216,7 +216,17 @@ export class RunService {
  * RunService.enqueue's work inside the caller's tenant transaction, so a caller can enqueue and
  * change other rows atomically (the scheduler enqueues a tick and advances the schedule).
  */
-export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
+/**
+ * Enqueues inside the caller's tenant transaction (an EntityManager or a plain SQL runner): plain
+ * SQL throughout, because this is the API's hottest write.
+ */
+export async function enqueueIn(
+  sql: { execute(sql: string, params?: any[]): Promise<any> },
+  tenantId: string,
+  blueprint: string,
+  input: EnqueueRunInput,
+  source = 'api',
+): Promise<Enqueued> {
   const data = parse(enqueueInput, input);
   const runInput = data.input ?? {};
   if (Buffer.byteLength(JSON.stringify(runInput) ?? 'null') > MAX_INPUT_BYTES) {
@@ -224,19 +234,22 @@ export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: strin
   }
   const defaults = findBlueprint(blueprint);
   if (!defaults) throw new NotFoundError('Blueprint');
-  const config = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
+  const [config]: Record<string, any>[] = await sql.execute(
+    `select id, disabled_at, disable_reason, budget_default_cents, deadline_default_seconds from agent_configs where agent_blueprint = ?`,
+    [blueprint],
+  );
   if (!config) throw new NotFoundError('Agent config');
-  if (config.disabledAt) {
-    throw new ConflictError(`The ${blueprint} config is disabled (${config.disableReason ?? 'circuit breaker'}); enable it to run again.`);
+  if (config.disabled_at) {
+    throw new ConflictError(`The ${blueprint} config is disabled (${config.disable_reason ?? 'circuit breaker'}); enable it to run again.`);
   }
   const id = randomUUID();
-  const inserted = await em.execute<{ id: string }[]>(
+  const inserted: Record<string, any>[] = await sql.execute(
     // created_at from here, at the millisecond precision keyset cursors carry: with now()'s
     // microseconds, two runs in one millisecond could fall between pages.
-    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source, created_at)
-     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
+    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source, created_at, updated_at)
+     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)
      on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
-     returning id`,
+     returning *`,
     [
       tenantId,
       id,
@@ -244,22 +257,64 @@ export async function enqueueIn(em: TenantEm, tenantId: string, blueprint: strin
       blueprint,
       JSON.stringify(runInput),
       data.runAt ?? new Date(),
-      data.budgetUsdCents ?? config.budgetDefaultCents ?? defaults.budgetDefaultCents,
-      data.deadlineSeconds ?? config.deadlineDefaultSeconds ?? defaults.deadlineDefaultSeconds,
+      data.budgetUsdCents ?? (config.budget_default_cents === null ? null : Number(config.budget_default_cents)) ?? defaults.budgetDefaultCents,
+      data.deadlineSeconds ?? config.deadline_default_seconds ?? defaults.deadlineDefaultSeconds,
       data.idempotencyKey ?? null,
       source,
+      new Date(),
       new Date(),
     ],
   );
   if (inserted.length === 0) {
-    const existing = await em.findOne(AgentRunSchema, { agentBlueprint: blueprint, idempotencyKey: data.idempotencyKey! });
-    return { run: existing!, created: false };
+    const [existing]: Record<string, any>[] = await sql.execute(
+      `select * from agent_runs where agent_blueprint = ? and idempotency_key = ?`,
+      [blueprint, data.idempotencyKey],
+    );
+    return { run: runFromRow(existing!), created: false };
   }
   // Ids only: the worker reads the rest in its own transaction. Sent when this commits.
-  await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
-  await appendEvent(em, tenantId, id, 'queued', { source, runAt: data.runAt ?? null });
-  const run = await em.findOneOrFail(AgentRunSchema, { id });
-  return { run, created: true };
+  await sql.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
+  await appendEvent(sql, tenantId, id, 'queued', { source, runAt: data.runAt ?? null });
+  return { run: runFromRow({ ...inserted[0], event_seq: 1 }), created: true };
+}
+
+/** An agent_runs row (snake_case, as SQL returns it) as the entity the doors render. */
+export function runFromRow(r: Record<string, any>): AgentRun {
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  return {
+    tenantId: r.tenant_id,
+    id: r.id,
+    configId: r.config_id,
+    agentBlueprint: r.agent_blueprint,
+    status: r.status,
+    input: r.input,
+    output: r.output ?? null,
+    runAt: new Date(r.run_at),
+    budgetUsdCents: r.budget_usd_cents === null ? null : Number(r.budget_usd_cents),
+    deadlineSeconds: r.deadline_seconds,
+    deadlineAt: date(r.deadline_at),
+    costUsdCents: Number(r.cost_usd_cents),
+    platformFeeCents: Number(r.platform_fee_cents),
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    cacheReadTokens: Number(r.cache_read_tokens),
+    cacheWriteTokens: Number(r.cache_write_tokens),
+    consecutiveFailures: r.consecutive_failures,
+    failureCategory: r.failure_category ?? null,
+    failureDetail: r.failure_detail ?? null,
+    idempotencyKey: r.idempotency_key ?? null,
+    source: r.source,
+    leaseToken: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    attempts: r.attempts,
+    logSeq: Number(r.log_seq),
+    eventSeq: Number(r.event_seq),
+    startedAt: date(r.started_at),
+    completedAt: date(r.completed_at),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  } as unknown as AgentRun;
 }
 
 /**
