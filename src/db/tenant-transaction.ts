@@ -30,6 +30,9 @@ export async function callDefiner<T>(orm: Orm, sql: string, params: unknown[]): 
   }
 }
 
+/** What both an EntityManager and a SqlRunner offer: run one statement, get its rows. */
+export type SqlExecutor = { execute(sql: string, params?: any[]): Promise<any> };
+
 /** Plain SQL inside a tenant transaction: rows in, rows out, no entity hydration. */
 export interface SqlRunner {
   execute<T = Record<string, unknown>[]>(sql: string, params?: unknown[]): Promise<T>;

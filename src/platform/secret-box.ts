@@ -1,5 +1,5 @@
 import type { Orm } from '../db/orm';
-import { callDefiner, inTenant, type TenantEm } from '../db/tenant-transaction';
+import { callDefiner, inTenant, type SqlExecutor } from '../db/tenant-transaction';
 import {
   DecryptionError,
   dataKeyVersionOf,
@@ -25,12 +25,12 @@ export class SecretBox {
 
   constructor(private readonly keyring: MasterKeyring) {}
 
-  async encrypt(em: TenantEm, at: SecretLocation, plaintext: string): Promise<Buffer> {
+  async encrypt(em: SqlExecutor, at: SecretLocation, plaintext: string): Promise<Buffer> {
     const { version, key } = await this.currentDataKey(em, at.tenantId);
     return encryptValue(key, version, at, plaintext);
   }
 
-  async decrypt(em: TenantEm, at: SecretLocation, ciphertext: Buffer): Promise<string> {
+  async decrypt(em: SqlExecutor, at: SecretLocation, ciphertext: Buffer): Promise<string> {
     const version = dataKeyVersionOf(ciphertext);
     const key = await this.dataKey(em, at.tenantId, version);
     return decryptValue(key, at, ciphertext);
@@ -70,8 +70,8 @@ export class SecretBox {
     }
   }
 
-  private async currentDataKey(em: TenantEm, tenantId: string): Promise<{ version: number; key: Buffer }> {
-    let [row] = await em.execute<DataKeyRow[]>(
+  private async currentDataKey(em: SqlExecutor, tenantId: string): Promise<{ version: number; key: Buffer }> {
+    let [row] = await em.execute(
       'select version, wrapped_key, master_key_id from tenant_data_keys order by version desc limit 1',
     );
     if (!row) {
@@ -83,17 +83,17 @@ export class SecretBox {
          on conflict (tenant_id, version) do nothing`,
         [tenantId, wrapDataKey(current, tenantId, 1, key), current.id],
       );
-      [row] = await em.execute<DataKeyRow[]>(
+      [row] = await em.execute(
         'select version, wrapped_key, master_key_id from tenant_data_keys where version = 1',
       );
     }
     return { version: row!.version, key: this.remember(tenantId, row!) };
   }
 
-  private async dataKey(em: TenantEm, tenantId: string, version: number): Promise<Buffer> {
+  private async dataKey(em: SqlExecutor, tenantId: string, version: number): Promise<Buffer> {
     const cached = this.dataKeys.get(`${tenantId}:${version}`);
     if (cached) return cached;
-    const [row] = await em.execute<DataKeyRow[]>(
+    const [row] = await em.execute(
       'select version, wrapped_key, master_key_id from tenant_data_keys where version = ?',
       [version],
     );

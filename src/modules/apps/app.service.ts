@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql, type TenantEm } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
@@ -260,20 +260,26 @@ export class AppService {
    * tools and decrypted credentials, for an agent run to call.
    */
   async runnableApps(tenantId: string): Promise<RunnableApp[]> {
-    return inTenant(this.deps.orm, tenantId, async (em) => {
-      const apps = await em.find(AppSchema, { status: 'active' }, { orderBy: { slug: 'asc' } });
+    // Plain SQL: every run start asks, so no entity hydration here.
+    return inTenantSql(this.deps.orm, tenantId, async (sql) => {
+      const rows = await sql.execute<Record<string, any>[]>(
+        `select id, slug, mcp_server_url, auth_type, auth_header_name, auth_ciphertext, discovered_tools, enabled_tools
+           from apps where status = 'active' and cardinality(enabled_tools) > 0 order by slug`,
+      );
       const runnable: RunnableApp[] = [];
-      for (const app of apps) {
-        const tools = app.discoveredTools.filter((t) => !t.stale && app.enabledTools.includes(t.name));
+      for (const row of rows) {
+        const enabled = new Set<string>(row.enabled_tools);
+        const tools = (row.discovered_tools as DiscoveredTool[]).filter((t) => !t.stale && enabled.has(t.name));
         if (tools.length === 0) continue;
-        const secret = app.authCiphertext
-          ? await this.deps.secrets.decrypt(em, authLocation(app), Buffer.from(app.authCiphertext))
+        const secret = row.auth_ciphertext
+          ? await this.deps.secrets.decrypt(sql, authLocation({ tenantId, id: row.id } as App), Buffer.from(row.auth_ciphertext))
           : null;
-        runnable.push({ slug: app.slug, url: app.mcpServerUrl, auth: joinAuth(app.authType, app.authHeaderName ?? null, secret), tools });
+        runnable.push({ slug: row.slug, url: row.mcp_server_url, auth: joinAuth(row.auth_type, row.auth_header_name ?? null, secret), tools });
       }
       return runnable;
     });
   }
+
 
   private async releaseLease(tenantId: string, appId: string): Promise<void> {
     await inTenant(this.deps.orm, tenantId, (em) =>

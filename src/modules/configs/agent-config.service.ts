@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql, type TenantEm } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { isUuid } from '../../db/ids';
 import type { Actor } from '../../platform/auth';
@@ -9,7 +9,7 @@ import { secretHint } from '../../platform/crypto';
 import type { SecretBox } from '../../platform/secret-box';
 import { recordAudit } from '../audit/audit.service';
 import { guardrailRules } from '../guardrails/rules';
-import { AgentConfigSchema, type AgentConfig } from './agent-config.entity';
+import { AgentConfigSchema, type AgentConfig, type ByokStatus } from './agent-config.entity';
 import { findBlueprint, type Blueprint } from './blueprints';
 import { cronProblem, nextFireTime } from './cron';
 import type { KeyProbeResult } from './key-probe';
@@ -70,6 +70,9 @@ async function firstFireAfterNow(em: TenantEm, tenantId: string, schedule: strin
   const [tenant] = await em.execute<{ timezone: string }[]>('select timezone from tenants where id = ?', [tenantId]);
   return nextFireTime(schedule, new Date(), tenant?.timezone ?? 'UTC');
 }
+
+/** What a worker needs of a config to run it. */
+export type RunConfig = { model: string | null; systemPrompt: string | null; tools: string[]; byokStatus: ByokStatus };
 
 export class AgentConfigService {
   constructor(private readonly deps: { orm: Orm; secrets: SecretBox; probe: KeyProber }) {}
@@ -217,11 +220,17 @@ export class AgentConfigService {
    * For the worker boundary only, in one transaction: the config a run was enqueued with and the
    * tenant's plaintext key for it (null when none is usable).
    */
-  async forRun(tenantId: string, configId: string): Promise<{ config: AgentConfig | null; apiKey: string | null }> {
-    return inTenant(this.deps.orm, tenantId, async (em) => {
-      const config = await em.findOne(AgentConfigSchema, { id: configId });
-      if (!config?.byokKeyCiphertext || config.byokStatus !== 'active') return { config, apiKey: null };
-      return { config, apiKey: await this.deps.secrets.decrypt(em, byokLocation(config), Buffer.from(config.byokKeyCiphertext)) };
+  async forRun(tenantId: string, configId: string): Promise<{ config: RunConfig | null; apiKey: string | null }> {
+    return inTenantSql(this.deps.orm, tenantId, async (sql) => {
+      const [row] = await sql.execute<Record<string, any>[]>(
+        `select id, tenant_id, agent_blueprint, model, system_prompt, tools, byok_status, byok_key_ciphertext from agent_configs where id = ?`,
+        [configId],
+      );
+      if (!row) return { config: null, apiKey: null };
+      const config: RunConfig = { model: row.model, systemPrompt: row.system_prompt, tools: row.tools ?? [], byokStatus: row.byok_status };
+      if (!row.byok_key_ciphertext || row.byok_status !== 'active') return { config, apiKey: null };
+      const location = byokLocation({ tenantId: row.tenant_id, id: row.id } as AgentConfig);
+      return { config, apiKey: await this.deps.secrets.decrypt(sql, location, Buffer.from(row.byok_key_ciphertext)) };
     });
   }
 
