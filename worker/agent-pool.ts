@@ -88,9 +88,12 @@ export class AgentPool {
     let tools: RunTools | null = null;
     let attempts = 1;
     try {
-      const { run, steps } = await journal.begin(this.owner);
+      const { run, steps, alongside } = await journal.begin(this.owner, async (sql, leased) => ({
+        ...(await services.agentConfigs.forRunIn(sql, lease.tenantId, leased.configId)),
+        apps: await services.apps.runnableAppsIn(sql, lease.tenantId),
+      }));
       attempts = run.attempts;
-      const { config: agentConfig, apiKey } = await services.agentConfigs.forRun(lease.tenantId, run.configId);
+      const { config: agentConfig, apiKey, apps } = alongside;
       const blueprint = findBlueprint(run.agentBlueprint);
       if (!agentConfig || !blueprint) throw new RunFailure('config_error', `No agent config for blueprint ${run.agentBlueprint}.`);
       if (!apiKey) {
@@ -100,7 +103,7 @@ export class AgentPool {
       tools = assembleRunTools({
         builtins: contactTools(services.contacts),
         wanted: agentConfig.tools.length ? agentConfig.tools : blueprint.tools,
-        apps: await services.apps.runnableApps(lease.tenantId),
+        apps,
         mcp: this.app.mcp,
         remainingMs: () => Math.max(1, deadlineAt.getTime() - Date.now()),
       });

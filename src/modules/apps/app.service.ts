@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql, type SqlRunner, type TenantEm } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
@@ -256,28 +256,26 @@ export class AppService {
   }
 
   /**
-   * For the worker boundary only: the tenant's healthy (active) apps with their enabled, advertised
-   * tools and decrypted credentials, for an agent run to call.
+   * For the worker boundary only, inside the tenant transaction the worker holds when it starts a
+   * run: the tenant's healthy (active) apps with their enabled, advertised tools and decrypted
+   * credentials. Plain SQL, as every run start asks.
    */
-  async runnableApps(tenantId: string): Promise<RunnableApp[]> {
-    // Plain SQL: every run start asks, so no entity hydration here.
-    return inTenantSql(this.deps.orm, tenantId, async (sql) => {
-      const rows = await sql.execute<Record<string, any>[]>(
-        `select id, slug, mcp_server_url, auth_type, auth_header_name, auth_ciphertext, discovered_tools, enabled_tools
-           from apps where status = 'active' and cardinality(enabled_tools) > 0 order by slug`,
-      );
-      const runnable: RunnableApp[] = [];
-      for (const row of rows) {
-        const enabled = new Set<string>(row.enabled_tools);
-        const tools = (row.discovered_tools as DiscoveredTool[]).filter((t) => !t.stale && enabled.has(t.name));
-        if (tools.length === 0) continue;
-        const secret = row.auth_ciphertext
-          ? await this.deps.secrets.decrypt(sql, authLocation({ tenantId, id: row.id } as App), Buffer.from(row.auth_ciphertext))
-          : null;
-        runnable.push({ slug: row.slug, url: row.mcp_server_url, auth: joinAuth(row.auth_type, row.auth_header_name ?? null, secret), tools });
-      }
-      return runnable;
-    });
+  async runnableAppsIn(sql: SqlRunner, tenantId: string): Promise<RunnableApp[]> {
+    const rows = await sql.execute<Record<string, any>[]>(
+      `select id, slug, mcp_server_url, auth_type, auth_header_name, auth_ciphertext, discovered_tools, enabled_tools
+         from apps where status = 'active' and cardinality(enabled_tools) > 0 order by slug`,
+    );
+    const runnable: RunnableApp[] = [];
+    for (const row of rows) {
+      const enabled = new Set<string>(row.enabled_tools);
+      const tools = (row.discovered_tools as DiscoveredTool[]).filter((t) => !t.stale && enabled.has(t.name));
+      if (tools.length === 0) continue;
+      const secret = row.auth_ciphertext
+        ? await this.deps.secrets.decrypt(sql, authLocation({ tenantId, id: row.id } as App), Buffer.from(row.auth_ciphertext))
+        : null;
+      runnable.push({ slug: row.slug, url: row.mcp_server_url, auth: joinAuth(row.auth_type, row.auth_header_name ?? null, secret), tools });
+    }
+    return runnable;
   }
 
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql, type SqlRunner, type TenantEm } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { isUuid } from '../../db/ids';
 import type { Actor } from '../../platform/auth';
@@ -217,22 +217,22 @@ export class AgentConfigService {
   }
 
   /**
-   * For the worker boundary only, in one transaction: the config a run was enqueued with and the
-   * tenant's plaintext key for it (null when none is usable).
+   * For the worker boundary only, inside the tenant transaction the worker holds when it starts a
+   * run: the config the run was enqueued with and the tenant's plaintext key for it (null when none
+   * is usable).
    */
-  async forRun(tenantId: string, configId: string): Promise<{ config: RunConfig | null; apiKey: string | null }> {
-    return inTenantSql(this.deps.orm, tenantId, async (sql) => {
-      const [row] = await sql.execute<Record<string, any>[]>(
-        `select id, tenant_id, agent_blueprint, model, system_prompt, tools, byok_status, byok_key_ciphertext from agent_configs where id = ?`,
-        [configId],
-      );
-      if (!row) return { config: null, apiKey: null };
-      const config: RunConfig = { model: row.model, systemPrompt: row.system_prompt, tools: row.tools ?? [], byokStatus: row.byok_status };
-      if (!row.byok_key_ciphertext || row.byok_status !== 'active') return { config, apiKey: null };
-      const location = byokLocation({ tenantId: row.tenant_id, id: row.id } as AgentConfig);
-      return { config, apiKey: await this.deps.secrets.decrypt(sql, location, Buffer.from(row.byok_key_ciphertext)) };
-    });
+  async forRunIn(sql: SqlRunner, tenantId: string, configId: string): Promise<{ config: RunConfig | null; apiKey: string | null }> {
+    const [row] = await sql.execute<Record<string, any>[]>(
+      `select id, agent_blueprint, model, system_prompt, tools, byok_status, byok_key_ciphertext from agent_configs where id = ?`,
+      [configId],
+    );
+    if (!row) return { config: null, apiKey: null };
+    const config: RunConfig = { model: row.model, systemPrompt: row.system_prompt, tools: row.tools ?? [], byokStatus: row.byok_status };
+    if (!row.byok_key_ciphertext || row.byok_status !== 'active') return { config, apiKey: null };
+    const location = byokLocation({ tenantId, id: row.id } as AgentConfig);
+    return { config, apiKey: await this.deps.secrets.decrypt(sql, location, Buffer.from(row.byok_key_ciphertext)) };
   }
+
 
   /** For the worker boundary only: the tenant's plaintext key, or null when none is usable. */
   async byokKey(tenantId: string, blueprint: string): Promise<string | null> {

@@ -59,7 +59,11 @@ export class RunJournal {
    * Marks the run started (the deadline runs from the first start), records who started or
    * resumed it, and loads the journal to replay: one transaction.
    */
-  async begin(worker: string, lines: LogLineInput[] = []): Promise<{ run: LeasedRun; steps: RecordedStep[] }> {
+  async begin<X = undefined>(
+    worker: string,
+    /** Other reads the run needs to start (config, key, tools), in the same transaction. */
+    alongside?: (sql: SqlRunner, run: LeasedRun) => Promise<X>,
+  ): Promise<{ run: LeasedRun; steps: RecordedStep[]; alongside: X }> {
     return this.fenced(async (em) => {
       const [row] = await em.execute<Record<string, any>[]>(
         `update agent_runs
@@ -114,9 +118,8 @@ export class RunJournal {
       });
       await this.appendLogs(em, [
         { stream: 'system', step: 'run', line: `claimed by ${worker} (attempt ${run.attempts}${steps.length ? `, replaying ${steps.length} steps` : ''})` },
-        ...lines,
       ]);
-      return { run, steps };
+      return { run, steps, alongside: (alongside ? await alongside(em, run) : undefined) as X };
     });
   }
 
