@@ -50,6 +50,9 @@ export type LogLineInput = { stream: 'llm' | 'tool' | 'system' | 'stdout' | 'std
  * they commit.
  */
 export class RunJournal {
+  private logSeq = 0;
+  private eventSeq = 0;
+
   constructor(
     private readonly deps: { orm: Orm; bus: Bus; onPublishError: (err: unknown) => void },
     readonly lease: Lease,
@@ -111,7 +114,7 @@ export class RunJournal {
         startedAt: new Date(r.started_at),
         completedAt: new Date(r.completed_at),
       }));
-      await appendEvent(em, this.lease.tenantId, this.lease.id, steps.length ? 'resumed' : 'started', {
+      await this.appendEvent(em, steps.length ? 'resumed' : 'started', {
         worker,
         attempt: run.attempts,
         replaying: steps.length,
@@ -132,7 +135,7 @@ export class RunJournal {
   }
 
   async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.fenced((em) => appendEvent(em, this.lease.tenantId, this.lease.id, type, detail));
+    await this.fenced((em) => this.appendEvent(em, type, detail));
   }
 
   /** Appends log lines with gap-free sequence numbers allocated under the run row's lock. */
@@ -153,8 +156,8 @@ export class RunJournal {
           where id = ?`,
         [JSON.stringify(output ?? null), this.lease.id],
       );
-      await appendEvent(em, this.lease.tenantId, this.lease.id, 'succeeded', {});
-    });
+      await this.appendEvent(em, 'succeeded', {});
+    }, 'succeeded');
   }
 
   /**
@@ -183,7 +186,7 @@ export class RunJournal {
          returning agent_blueprint, config_id`,
         [category, detail.slice(0, 2000), this.lease.id],
       );
-      await appendEvent(em, this.lease.tenantId, this.lease.id, 'failed', { category, detail: detail.slice(0, 500) });
+      await this.appendEvent(em, 'failed', { category, detail: detail.slice(0, 500) });
       const [{ failures }] = (await em.execute<{ failures: string }[]>(
         `select count(*) as failures from agent_runs
           where agent_blueprint = ? and status = 'failed' and completed_at > now() - interval '${BREAKER_WINDOW}'`,
@@ -197,7 +200,7 @@ export class RunJournal {
         [reason, run!.config_id],
       );
       if (opened.length === 0) return { breakerOpened: false };
-      await appendEvent(em, this.lease.tenantId, this.lease.id, 'circuit_opened', { blueprint: run!.agent_blueprint, failures: Number(failures) });
+      await this.appendEvent(em, 'circuit_opened', { blueprint: run!.agent_blueprint, failures: Number(failures) });
       await recordAuditSql(em, { tenantId: this.lease.tenantId, name: 'system:circuit-breaker', scopes: new Set() }, {
         action: 'agent_config.disable',
         targetType: 'agent_config',
@@ -205,7 +208,7 @@ export class RunJournal {
         detail: { reason, failures: Number(failures) },
       });
       return { breakerOpened: true };
-    });
+    }, 'failed');
   }
 
   /**
@@ -221,9 +224,9 @@ export class RunJournal {
           where id = ?`,
         [delayMs / 1000, this.lease.id],
       );
-      await appendEvent(em, this.lease.tenantId, this.lease.id, 'released', { reason });
+      await this.appendEvent(em, 'released', { reason });
       await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, this.lease.id]);
-    });
+    }, 'queued');
   }
 
   private async insertStep(em: SqlRunner, step: StepRecord): Promise<void> {
@@ -273,43 +276,41 @@ export class RunJournal {
 
   private async appendLogs(em: SqlRunner, lines: LogLineInput[]): Promise<void> {
     if (lines.length === 0) return;
-    const [row] = await em.execute<{ log_seq: string }[]>(
-      `update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`,
-      [lines.length, this.lease.id],
+    // One statement allocates the numbers under the run row's lock and inserts the lines; one JSON
+    // parameter, because the driver would spread a JS array into separate parameters.
+    const rows = await em.execute<{ seq: string }[]>(
+      `with next as (update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq)
+       insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
+       select ?, 'run', ?, next.log_seq - ? + x.ord, x.step, x.stream, x.line
+         from next, rows from (jsonb_to_recordset(?::jsonb) as (step text, stream text, line text)) with ordinality as x(step, stream, line, ord)
+       returning seq`,
+      [lines.length, this.lease.id, this.lease.tenantId, this.lease.id, lines.length, JSON.stringify(lines.map(({ step, stream, line }) => ({ step, stream, line })))],
     );
-    const first = Number(row!.log_seq) - lines.length + 1;
-    // One JSON parameter: the driver would spread a JS array into separate parameters.
-    const rows = lines.map((l, i) => ({ seq: first + i, step: l.step, stream: l.stream, line: l.line }));
-    await em.execute(
-      `insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
-       select ?, 'run', ?, x.seq, x.step, x.stream, x.line
-         from jsonb_to_recordset(?::jsonb) as x(seq bigint, step text, stream text, line text)`,
-      [this.lease.tenantId, this.lease.id, JSON.stringify(rows)],
-    );
+    this.logSeq = Math.max(this.logSeq, ...rows.map((r) => Number(r.seq)));
   }
+
 
   /**
    * Runs `work` in the run's tenant after proving the lease is still held; announces the change
    * on the run's channel after the commit.
    */
-  private async fenced<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T> {
-    const { result, row } = await inTenantSql(this.deps.orm, this.lease.tenantId, async (em) => {
+  private async fenced<T>(work: (sql: SqlRunner) => Promise<T>, status: RunChanged['status'] = 'running'): Promise<T> {
+    const result = await inTenantSql(this.deps.orm, this.lease.tenantId, async (em) => {
       const held = await em.execute<{ id: string }[]>(
         `select id from agent_runs where id = ? and lease_token = ? and status = 'running' for update`,
         [this.lease.id, this.lease.token],
       );
       if (held.length === 0) throw new LeaseLostError(this.lease);
-      const result = await work(em);
-      const [row] = await em.execute<{ status: string; log_seq: string; event_seq: string }[]>(
-        `select status, log_seq, event_seq from agent_runs where id = ?`,
-        [this.lease.id],
-      );
-      return { result, row };
+      return work(em);
     });
-    if (row) {
-      const message: RunChanged = { runId: this.lease.id, status: row.status, logSeq: Number(row.log_seq), eventSeq: Number(row.event_seq) };
-      this.deps.bus.publish(runChannel(this.lease.id), message).catch(this.deps.onPublishError);
-    }
+    // The sequence numbers this journal wrote last: a subscriber reads up to them.
+    const message: RunChanged = { runId: this.lease.id, status, logSeq: this.logSeq, eventSeq: this.eventSeq };
+    this.deps.bus.publish(runChannel(this.lease.id), message).catch(this.deps.onPublishError);
     return result;
   }
+
+  private async appendEvent(em: SqlRunner, type: string, detail: Record<string, unknown>): Promise<void> {
+    this.eventSeq = Math.max(this.eventSeq, await appendEvent(em, this.lease.tenantId, this.lease.id, type, detail));
+  }
+
 }
