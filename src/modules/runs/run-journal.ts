@@ -30,6 +30,16 @@ export type StepRecord = {
 
 export type RecordedStep = StepView & { contentHash: string };
 
+/** The SET clause adding a step's tokens and cost to its run (nothing for no step). */
+function totalsOf(step: StepRecord | null): { set: string; params: number[] } {
+  const t = step?.tokens;
+  return {
+    set: `cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+          cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?`,
+    params: [step?.costUsdCents ?? 0, t?.input ?? 0, t?.output ?? 0, t?.cacheRead ?? 0, (t?.cacheWrite5m ?? 0) + (t?.cacheWrite1h ?? 0)],
+  };
+}
+
 /** What the worker needs of the run it leased. */
 export type LeasedRun = {
   id: string;
@@ -72,9 +82,9 @@ export class RunJournal {
         `update agent_runs
             set started_at = coalesce(started_at, now()),
                 deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds)),
-                updated_at = now()
+                event_seq = event_seq + 1, log_seq = log_seq + 1, updated_at = now()
           where id = ?
-         returning id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at, attempts`,
+         returning id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at, attempts, event_seq, log_seq`,
         [this.lease.id],
       );
       const run: LeasedRun = {
@@ -114,12 +124,12 @@ export class RunJournal {
         startedAt: new Date(r.started_at),
         completedAt: new Date(r.completed_at),
       }));
-      await this.appendEvent(em, steps.length ? 'resumed' : 'started', {
+      await this.insertEventAt(em, Number(row!.event_seq), steps.length ? 'resumed' : 'started', {
         worker,
         attempt: run.attempts,
         replaying: steps.length,
       });
-      await this.appendLogs(em, [
+      await this.insertLogsAt(em, Number(row!.log_seq), [
         { stream: 'system', step: 'run', line: `claimed by ${worker} (attempt ${run.attempts}${steps.length ? `, replaying ${steps.length} steps` : ''})` },
       ]);
       return { run, steps, alongside: (alongside ? await alongside(em, run) : undefined) as X };
@@ -129,8 +139,13 @@ export class RunJournal {
   /** Journals a finished step, with its log lines, and adds its tokens and cost to the run, atomically. */
   async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
     await this.fenced(async (sql) => {
-      await this.appendLogs(sql, lines);
-      await this.insertStep(sql, step);
+      const totals = totalsOf(step);
+      const [row] = await sql.execute<{ log_seq: string }[]>(
+        `update agent_runs set ${totals.set}, log_seq = log_seq + ?, updated_at = now() where id = ? returning log_seq`,
+        [...totals.params, lines.length, this.lease.id],
+      );
+      await this.insertLogsAt(sql, Number(row!.log_seq) - lines.length + 1, lines);
+      await this.insertStepRow(sql, step);
     });
   }
 
@@ -147,16 +162,20 @@ export class RunJournal {
   /** Ends the run succeeded, journaling its last step (when given) and log lines in the same transaction. */
   async succeed(output: unknown, lines: LogLineInput[] = [], finalStep: StepRecord | null = null): Promise<void> {
     await this.fenced(async (em) => {
-      await this.appendLogs(em, lines);
-      if (finalStep) await this.insertStep(em, finalStep);
-      await em.execute(
+      // One update of the run row: the end, the last step's totals and the numbers of what follows.
+      const totals = totalsOf(finalStep);
+      const [row] = await em.execute<{ log_seq: string; event_seq: string }[]>(
         `update agent_runs
-            set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0,
+            set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0, ${totals.set},
+                log_seq = log_seq + ?, event_seq = event_seq + 1,
                 lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
-          where id = ?`,
-        [JSON.stringify(output ?? null), this.lease.id],
+          where id = ?
+         returning log_seq, event_seq`,
+        [JSON.stringify(output ?? null), ...totals.params, lines.length, this.lease.id],
       );
-      await this.appendEvent(em, 'succeeded', {});
+      await this.insertLogsAt(em, Number(row!.log_seq) - lines.length + 1, lines);
+      if (finalStep) await this.insertStepRow(em, finalStep);
+      await this.insertEventAt(em, Number(row!.event_seq), 'succeeded', {});
     }, 'succeeded');
   }
 
@@ -229,7 +248,8 @@ export class RunJournal {
     }, 'queued');
   }
 
-  private async insertStep(em: SqlRunner, step: StepRecord): Promise<void> {
+  /** The step's row (and spilled payloads); the caller adds its totals to the run in its own update. */
+  private async insertStepRow(em: SqlRunner, step: StepRecord): Promise<void> {
     const t = step.tokens;
     const input = JSON.stringify(step.input ?? null);
     const output = JSON.stringify(step.output ?? null);
@@ -265,13 +285,30 @@ export class RunJournal {
         [this.lease.tenantId, this.lease.id, step.seq, part, body],
       );
     }
+  }
+
+  /** Log lines whose numbers the caller allocated (first .. first + n - 1) in its update of the run. */
+  private async insertLogsAt(em: SqlRunner, first: number, lines: LogLineInput[]): Promise<void> {
+    if (lines.length === 0) return;
     await em.execute(
-      `update agent_runs
-          set cost_usd_cents = cost_usd_cents + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
-              cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, updated_at = now()
-        where id = ?`,
-      [step.costUsdCents, t.input, t.output, t.cacheRead, t.cacheWrite5m + t.cacheWrite1h, this.lease.id],
+      `insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
+       select ?, 'run', ?, ? + x.ord - 1, x.step, x.stream, x.line
+         from rows from (jsonb_to_recordset(?::jsonb) as (step text, stream text, line text)) with ordinality as x(step, stream, line, ord)`,
+      [this.lease.tenantId, this.lease.id, first, JSON.stringify(lines.map(({ step, stream, line }) => ({ step, stream, line })))],
     );
+    this.logSeq = Math.max(this.logSeq, first + lines.length - 1);
+  }
+
+  /** An event whose number the caller allocated in its update of the run. */
+  private async insertEventAt(em: SqlRunner, seq: number, type: string, detail: Record<string, unknown>): Promise<void> {
+    await em.execute(`insert into agent_events (tenant_id, run_id, seq, type, detail) values (?, ?, ?, ?, ?::jsonb)`, [
+      this.lease.tenantId,
+      this.lease.id,
+      seq,
+      type,
+      JSON.stringify(detail),
+    ]);
+    this.eventSeq = Math.max(this.eventSeq, seq);
   }
 
   private async appendLogs(em: SqlRunner, lines: LogLineInput[]): Promise<void> {
