@@ -72,8 +72,15 @@ export class AgentPool {
     return this.running.size;
   }
 
+  /** True between start() and stop(): the pool claims runs. */
+  get claiming(): boolean {
+    return this.consumer !== null;
+  }
+
   async stop(graceMs = 10_000): Promise<void> {
-    await this.consumer?.stop({ graceMs });
+    const consumer = this.consumer;
+    this.consumer = null;
+    await consumer?.stop({ graceMs });
     await this.unsubscribe?.();
     await this.listener.stop();
   }

@@ -42,6 +42,15 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     pool = new AgentPool(app, config.worker.slots);
     await pool.start();
     const running = pool;
+    // In `serve` the pool shares the API's port, so its health is part of /readyz (DESIGN §6).
+    app.services.health.addContributor(() => ({
+      component: 'workers',
+      status: {
+        ok: running.claiming,
+        detail: running.claiming ? `${running.slotsInUse()} of ${config.worker.slots} slots in use` : 'The worker pool has stopped.',
+      },
+      weight: 20,
+    }));
     closers.push(() => running.stop(config.worker.shutdownGraceMs));
   }
   if (role === 'worker') {

@@ -81,7 +81,10 @@ describe('npm start with no setup', () => {
     const base = `http://127.0.0.1:${first.port}`;
     const health = await fetch(`${base}/agents/v1/health`, { headers: { authorization: `Bearer ${token}` } });
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', systemComponents: { database: { ok: true } } });
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      systemComponents: { database: { ok: true }, workers: { ok: true, detail: expect.stringMatching(/of 4 slots in use$/) } },
+    });
     const graphql = await fetch(`${base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

@@ -58,6 +58,11 @@ export class HealthService {
     },
   ) {}
 
+  /** Adds a readiness input once the process has it (the worker pool starts after the services). */
+  addContributor(contributor: ReadinessContributor): void {
+    (this.deps.contributors ??= []).push(contributor);
+  }
+
   async health(): Promise<HealthReport> {
     const [database, bus] = await Promise.all([
       timed(async () => {
