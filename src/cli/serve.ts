@@ -1,5 +1,4 @@
 import { createApp, createAppHttpServer, createAppProber, createRunScheduler, type App } from '../app';
-import { resolveMasterKeyring } from '../platform/master-key';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import { AgentPool } from '../../worker/agent-pool';
 import type { CommandArgs } from './index';

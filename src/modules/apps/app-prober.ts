@@ -1,3 +1,4 @@
+import { PeriodicTask } from '../../platform/periodic-task';
 import type { Orm } from '../../db/orm';
 import { callDefiner } from '../../db/tenant-transaction';
 import type { AppService } from './app.service';
@@ -21,23 +22,18 @@ export type AppProberOptions = {
  * simply expires.
  */
 export class AppProber {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = true;
+  private readonly loop: PeriodicTask;
 
-  constructor(private readonly options: AppProberOptions) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+  constructor(private readonly options: AppProberOptions) {
+    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round: claim a batch and probe it. Returns how many apps were probed. */
@@ -50,19 +46,5 @@ export class AppProber {
     const results = await Promise.allSettled(claimed.map((c) => this.options.apps.probeLeased(c.tenant_id, c.id)));
     for (const r of results) if (r.status === 'rejected') this.options.onError(r.reason);
     return claimed.length;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    const wait = Math.round(this.options.tickMs * (0.5 + Math.random()));
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .catch(this.options.onError)
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, wait);
-    this.timer.unref();
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql, type SqlRunner, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, type SqlRunner, type TenantEm } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';

@@ -51,8 +51,6 @@ async function register(slug: string, url: string, auth: unknown = { type: 'none
   return { status: res.status, body: await res.json() };
 }
 
-const toolsListCalls = (f: Fake) => f.requests.filter((r: { body?: unknown }) => (r.body as { method?: string } | undefined)?.method === 'tools/list').length;
-
 describe('registering an app', () => {
   it('answers 201 with the app and the probe; the secret is encrypted and shown only as a hint', async () => {
     const { status, body } = await register('search-tools', bearerServer.url, { type: 'bearer', token: TOKEN });

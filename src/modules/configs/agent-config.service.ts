@@ -234,12 +234,11 @@ export class AgentConfigService {
   }
 
 
-  /** For the worker boundary only: the tenant's plaintext key, or null when none is usable. */
+  /** The tenant's plaintext key for a blueprint, or null when none is usable (forRunIn, by blueprint). */
   async byokKey(tenantId: string, blueprint: string): Promise<string | null> {
-    return inTenant(this.deps.orm, tenantId, async (em) => {
-      const config = await em.findOne(AgentConfigSchema, { agentBlueprint: blueprint });
-      if (!config?.byokKeyCiphertext || config.byokStatus !== 'active') return null;
-      return this.deps.secrets.decrypt(em, byokLocation(config), Buffer.from(config.byokKeyCiphertext));
+    return inTenantSql(this.deps.orm, tenantId, async (sql) => {
+      const [config] = await sql.execute<{ id: string }[]>(`select id from agent_configs where agent_blueprint = ?`, [blueprint]);
+      return config ? (await this.forRunIn(sql, tenantId, config.id)).apiKey : null;
     });
   }
 

@@ -2,7 +2,7 @@ import { createSafeFetch } from '../../platform/outbound/safe-fetch';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeProviders, type FakeProvider, type FakeProviders } from '../../../test/fakes/providers';
+import { startFakeProviders, type FakeProviders } from '../../../test/fakes/providers';
 import { InputError } from '../../db/errors';
 import {
   PROVIDERS,

@@ -5,7 +5,7 @@ import { LeaseLostError, type Lease } from '../../platform/lease-queue';
 import { recordAuditSql } from '../audit/audit.service';
 import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
-import { appendEvent, type StepView } from './run.service';
+import { appendEvent, insertEvent, readSteps, type StepView } from './run.service';
 import { RUN_QUEUE_CHANNEL, runChannel, type RunChanged } from './run-channels';
 
 /** Step payloads above this size live in agent_step_payloads, keeping step rows small. */
@@ -97,33 +97,7 @@ export class RunJournal {
         deadlineAt: new Date(row!.deadline_at),
         attempts: row!.attempts,
       };
-      const rows = await em.execute<Record<string, any>[]>(
-        `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
-                s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
-                s.cost_usd_cents, s.started_at, s.completed_at
-           from agent_steps s
-           left join agent_step_payloads pi on pi.tenant_id = s.tenant_id and pi.run_id = s.run_id and pi.seq = s.seq and pi.part = 'input'
-           left join agent_step_payloads po on po.tenant_id = s.tenant_id and po.run_id = s.run_id and po.seq = s.seq and po.part = 'output'
-          where s.run_id = ? order by s.seq`,
-        [this.lease.id],
-      );
-      const steps = rows.map((r) => ({
-        seq: r.seq,
-        kind: r.kind,
-        name: r.name,
-        contentHash: r.content_hash,
-        input: r.input,
-        output: r.output,
-        isError: r.is_error,
-        model: r.model,
-        inputTokens: r.input_tokens,
-        outputTokens: r.output_tokens,
-        cacheReadTokens: r.cache_read_tokens,
-        cacheWriteTokens: r.cache_write_tokens,
-        costUsdCents: Number(r.cost_usd_cents),
-        startedAt: new Date(r.started_at),
-        completedAt: new Date(r.completed_at),
-      }));
+      const steps = await readSteps(em, this.lease.id);
       await this.insertEventAt(em, Number(row!.event_seq), steps.length ? 'resumed' : 'started', {
         worker,
         attempt: run.attempts,
@@ -301,30 +275,20 @@ export class RunJournal {
 
   /** An event whose number the caller allocated in its update of the run. */
   private async insertEventAt(em: SqlRunner, seq: number, type: string, detail: Record<string, unknown>): Promise<void> {
-    await em.execute(`insert into agent_events (tenant_id, run_id, seq, type, detail) values (?, ?, ?, ?, ?::jsonb)`, [
-      this.lease.tenantId,
-      this.lease.id,
-      seq,
-      type,
-      JSON.stringify(detail),
-    ]);
+    await insertEvent(em, this.lease.tenantId, this.lease.id, seq, type, detail);
     this.eventSeq = Math.max(this.eventSeq, seq);
   }
 
+
   private async appendLogs(em: SqlRunner, lines: LogLineInput[]): Promise<void> {
     if (lines.length === 0) return;
-    // One statement allocates the numbers under the run row's lock and inserts the lines; one JSON
-    // parameter, because the driver would spread a JS array into separate parameters.
-    const rows = await em.execute<{ seq: string }[]>(
-      `with next as (update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq)
-       insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
-       select ?, 'run', ?, next.log_seq - ? + x.ord, x.step, x.stream, x.line
-         from next, rows from (jsonb_to_recordset(?::jsonb) as (step text, stream text, line text)) with ordinality as x(step, stream, line, ord)
-       returning seq`,
-      [lines.length, this.lease.id, this.lease.tenantId, this.lease.id, lines.length, JSON.stringify(lines.map(({ step, stream, line }) => ({ step, stream, line })))],
-    );
-    this.logSeq = Math.max(this.logSeq, ...rows.map((r) => Number(r.seq)));
+    const [row] = await em.execute<{ log_seq: string }[]>(`update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`, [
+      lines.length,
+      this.lease.id,
+    ]);
+    await this.insertLogsAt(em, Number(row!.log_seq) - lines.length + 1, lines);
   }
+
 
 
   /**

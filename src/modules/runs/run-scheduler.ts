@@ -1,3 +1,4 @@
+import { PeriodicTask } from '../../platform/periodic-task';
 import type { Orm } from '../../db/orm';
 import { ConflictError } from '../../db/errors';
 import { callDefiner, inTenant } from '../../db/tenant-transaction';
@@ -47,23 +48,18 @@ type DueRow = {
  * resume from their next tick after being enabled.
  */
 export class RunScheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = true;
+  private readonly loop: PeriodicTask;
 
-  constructor(private readonly options: RunSchedulerOptions) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+  constructor(private readonly options: RunSchedulerOptions) {
+    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One look: fires every due schedule it can. Returns the runs this worker queued. */
@@ -84,7 +80,7 @@ export class RunScheduler {
       }
       // Another batch only when this one was full and moved: what is left due is then either
       // new work or rows another worker holds, and the loop ends once nothing moves.
-      if (due.length < this.options.batchSize || progress === 0 || this.stopped) return fired;
+      if (due.length < this.options.batchSize || progress === 0 || !this.loop.active) return fired;
     }
   }
 
@@ -142,19 +138,5 @@ export class RunScheduler {
         nextAt,
       };
     });
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    const wait = Math.round(this.options.tickMs * (0.5 + Math.random()));
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .catch(this.options.onError)
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, wait);
-    this.timer.unref();
   }
 }

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql, type SqlExecutor } from '../../db/tenant-transaction';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
 import type { Actor } from '../../platform/auth';
 import type { Bus } from '../../platform/bus';
 import { recordAudit } from '../audit/audit.service';
-import { AgentConfigSchema } from '../configs/agent-config.entity';
 import { findBlueprint } from '../configs/blueprints';
-import { AgentEventSchema, AgentRunSchema, RUN_STATUSES, TERMINAL_STATUSES, type AgentEvent, type AgentRun, type RunStatus } from './agent-run.entity';
+import { AgentEventSchema, AgentRunSchema, RUN_STATUSES, type AgentEvent, type AgentRun, type RunStatus } from './agent-run.entity';
 import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, runChannel, type RunCancelled } from './run-channels';
 
 const MAX_INPUT_BYTES = 256 * 1024;
@@ -112,36 +111,9 @@ export class RunService {
 
   async steps(tenantId: string, runId: string): Promise<StepView[]> {
     if (!isUuid(runId)) return [];
-    return inTenant(this.deps.orm, tenantId, async (em) => {
-      const rows = await em.execute<Record<string, any>[]>(
-        `select s.seq, s.kind, s.name, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
-                s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
-                s.cost_usd_cents, s.started_at, s.completed_at
-           from agent_steps s
-           left join agent_step_payloads pi on pi.tenant_id = s.tenant_id and pi.run_id = s.run_id and pi.seq = s.seq and pi.part = 'input'
-           left join agent_step_payloads po on po.tenant_id = s.tenant_id and po.run_id = s.run_id and po.seq = s.seq and po.part = 'output'
-          where s.run_id = ?
-          order by s.seq`,
-        [runId],
-      );
-      return rows.map((r) => ({
-        seq: r.seq,
-        kind: r.kind,
-        name: r.name,
-        input: r.input,
-        output: r.output,
-        isError: r.is_error,
-        model: r.model,
-        inputTokens: r.input_tokens,
-        outputTokens: r.output_tokens,
-        cacheReadTokens: r.cache_read_tokens,
-        cacheWriteTokens: r.cache_write_tokens,
-        costUsdCents: Number(r.cost_usd_cents),
-        startedAt: new Date(r.started_at),
-        completedAt: new Date(r.completed_at),
-      }));
-    });
+    return inTenantSql(this.deps.orm, tenantId, (sql) => readSteps(sql, runId));
   }
+
 
   async events(tenantId: string, runId: string): Promise<AgentEvent[]> {
     if (!isUuid(runId)) return [];
@@ -203,10 +175,6 @@ export class RunService {
     });
   }
 
-  isTerminal(run: AgentRun): boolean {
-    return TERMINAL_STATUSES.has(run.status);
-  }
-
   private publish(channel: string, message: unknown): void {
     this.deps.bus.publish(channel, message).catch(this.deps.onPublishError);
   }
@@ -221,7 +189,7 @@ export class RunService {
  * SQL throughout, because this is the API's hottest write.
  */
 export async function enqueueIn(
-  sql: { execute(sql: string, params?: any[]): Promise<any> },
+  sql: SqlExecutor,
   tenantId: string,
   blueprint: string,
   input: EnqueueRunInput,
@@ -317,26 +285,72 @@ export function runFromRow(r: Record<string, any>): AgentRun {
   } as unknown as AgentRun;
 }
 
+/** A run's journal in seq order, spilled payloads back in place. */
+export async function readSteps(sql: SqlExecutor, runId: string): Promise<(StepView & { contentHash: string })[]> {
+  const rows: Record<string, any>[] = await sql.execute(
+    `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
+            s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
+            s.cost_usd_cents, s.started_at, s.completed_at
+       from agent_steps s
+       left join agent_step_payloads pi on pi.tenant_id = s.tenant_id and pi.run_id = s.run_id and pi.seq = s.seq and pi.part = 'input'
+       left join agent_step_payloads po on po.tenant_id = s.tenant_id and po.run_id = s.run_id and po.seq = s.seq and po.part = 'output'
+      where s.run_id = ?
+      order by s.seq`,
+    [runId],
+  );
+  return rows.map((r) => ({
+    seq: r.seq,
+    kind: r.kind,
+    name: r.name,
+    contentHash: r.content_hash,
+    input: r.input,
+    output: r.output,
+    isError: r.is_error,
+    model: r.model,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cacheReadTokens: r.cache_read_tokens,
+    cacheWriteTokens: r.cache_write_tokens,
+    costUsdCents: Number(r.cost_usd_cents),
+    startedAt: new Date(r.started_at),
+    completedAt: new Date(r.completed_at),
+  }));
+}
+
 /**
  * Appends an event to a run, numbering it under the run row's lock so events are gap-free and in
- * order. With a lease token, only that lease's holder can append (0 when it is not held). The
- * caller's transaction decides whether it lands.
+ * order. The caller's transaction decides whether it lands.
  */
 export async function appendEvent(
-  em: { execute(sql: string, params?: any[]): Promise<any> },
+  em: SqlExecutor,
   tenantId: string,
   runId: string,
   type: string,
   detail: Record<string, unknown>,
-  leaseToken?: string,
 ): Promise<number> {
-  const fence = leaseToken ? ' and lease_token = ?' : '';
-  const [row]: { seq: string }[] = await em.execute(
-    `with next as (update agent_runs set event_seq = event_seq + 1, updated_at = now() where id = ?${fence} returning event_seq)
-     insert into agent_events (tenant_id, run_id, seq, type, detail)
-     select ?, ?, next.event_seq, ?, ?::jsonb from next
-     returning seq`,
-    [runId, ...(leaseToken ? [leaseToken] : []), tenantId, runId, type, JSON.stringify(detail)],
+  const [row]: { event_seq: string }[] = await em.execute(
+    `update agent_runs set event_seq = event_seq + 1, updated_at = now() where id = ? returning event_seq`,
+    [runId],
   );
-  return Number(row?.seq ?? 0);
+  if (!row) return 0;
+  await insertEvent(em, tenantId, runId, Number(row.event_seq), type, detail);
+  return Number(row.event_seq);
+}
+
+/** An event whose number the caller allocated in its own update of the run row. */
+export async function insertEvent(
+  em: SqlExecutor,
+  tenantId: string,
+  runId: string,
+  seq: number,
+  type: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await em.execute(`insert into agent_events (tenant_id, run_id, seq, type, detail) values (?, ?, ?, ?, ?::jsonb)`, [
+    tenantId,
+    runId,
+    seq,
+    type,
+    JSON.stringify(detail),
+  ]);
 }
