@@ -1,16 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyring } from '../../src/platform/crypto';
 import { startTestServer, type TestServer } from '../support/app';
 import { adminQuery } from '../support/database';
-import { redisUrl } from '../support/env';
+import { startWorkerProcess, stopProcess } from '../support/worker-process';
 import { startFakeMcpServer } from '../fakes/mcp-server';
 
 // Two real `runlane worker` processes over one database: every due app is probed by exactly one
 // of them, including apps whose credentials the workers must decrypt.
-const root = join(import.meta.dirname, '../..');
 const masterKey = randomBytes(32);
 const APPS = 8;
 type Fake = Awaited<ReturnType<typeof startFakeMcpServer>>;
@@ -20,38 +18,19 @@ const fakes: Fake[] = [];
 const workers: ChildProcess[] = [];
 const outputs: (() => string)[] = [];
 
-function startWorker(name: string): Promise<ChildProcess> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH!,
-    HOME: process.env.HOME ?? '/tmp',
-    RUNLANE_ENV: 'test',
-    DATABASE_URL: api.db.appUrl,
-    REDIS_URL: redisUrl(),
-    RUNLANE_MASTER_KEY: masterKey.toString('base64'),
-    RUNLANE_OUTBOUND_ALLOW_HTTP: '1',
-    RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1',
-    RUNLANE_APP_PROBER_TICK_MS: '100',
-    RUNLANE_APP_PROBE_INTERVAL_SECONDS: '3600',
-    WORKER_HEALTH_PORT: '0',
-    LOG_LEVEL: 'info',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  workers.push(child);
-  let output = '';
-  outputs.push(() => output);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready after 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('worker ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output}`)));
+async function startWorker(): Promise<void> {
+  const worker = await startWorkerProcess({
+    databaseUrl: api.db.appUrl,
+    masterKey,
+    env: {
+      RUNLANE_OUTBOUND_ALLOW_HTTP: '1',
+      RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1',
+      RUNLANE_APP_PROBER_TICK_MS: '100',
+      RUNLANE_APP_PROBE_INTERVAL_SECONDS: '3600',
+    },
   });
+  workers.push(worker.child);
+  outputs.push(worker.output);
 }
 
 const toolsListCalls = (f: Fake) => f.requests.filter((r) => (r.body as { method?: string } | undefined)?.method === 'tools/list').length;
@@ -66,20 +45,11 @@ beforeAll(async () => {
     fakes.push(fake);
     await api.app.services.apps.register(actor, { slug: `w-${i}`, displayName: `w ${i}`, mcpServerUrl: fake.url, auth: { type: 'bearer', token } });
   }
-  await Promise.all([startWorker('worker-1'), startWorker('worker-2')]);
+  await Promise.all([startWorker(), startWorker()]);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise<void>((resolve) => {
-          if (w.exitCode !== null) return resolve();
-          w.once('exit', () => resolve());
-          w.kill('SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all(workers.map((w) => stopProcess(w, 'SIGTERM')));
   await api?.close();
   await Promise.all(fakes.map((f) => f.close()));
 });

@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyring } from '../../src/platform/crypto';
 import { SCOPES } from '../../src/modules/accounts/scopes';
 import { startTestServer, type TestServer } from '../support/app';
-import { redisUrl } from '../support/env';
+import { startWorkerProcess, stopProcess } from '../support/worker-process';
 import { startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeMcpServer, type FakeMcpServer } from '../fakes/mcp-server';
 
-// Real worker processes (node itself, not the tsx launcher, so signals reach the worker): one is killed (SIGKILL) mid-run and another finishes the run after the
+// Real worker processes: one is killed (SIGKILL) mid-run and another finishes the run after the
 // lease expires without repeating completed tool calls; one is frozen (SIGSTOP) past its lease
 // and, thawed, can write nothing.
-const root = join(import.meta.dirname, '../..');
 const masterKey = randomBytes(32);
 let api: TestServer;
 let fake: FakeAnthropic;
@@ -20,50 +18,24 @@ let mcp: FakeMcpServer;
 const children = new Set<ChildProcess>();
 let n = 0;
 
-function startWorker(): Promise<ChildProcess> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH!,
-    HOME: process.env.HOME ?? '/tmp',
-    RUNLANE_ENV: 'test',
-    DATABASE_URL: api.db.appUrl,
-    REDIS_URL: redisUrl(),
-    RUNLANE_MASTER_KEY: masterKey.toString('base64'),
-    ANTHROPIC_BASE_URL: fake.url,
-    RUNLANE_OUTBOUND_ALLOW_HTTP: '1',
-    RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1',
-    RUNLANE_RUN_LEASE_SECONDS: '3',
-    RUNLANE_RUN_RENEW_MS: '1000',
-    RUNLANE_RUN_POLL_MS: '200',
-    RUNLANE_APP_PROBE_INTERVAL_SECONDS: '3600',
-    WORKER_HEALTH_PORT: '0',
-    WORKER_SLOTS: '2',
-    LOG_LEVEL: 'info',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startWorker(): Promise<ChildProcess> {
+  const { child } = await startWorkerProcess({
+    databaseUrl: api.db.appUrl,
+    masterKey,
+    env: {
+      ANTHROPIC_BASE_URL: fake.url,
+      RUNLANE_OUTBOUND_ALLOW_HTTP: '1',
+      RUNLANE_OUTBOUND_ALLOW_PRIVATE: '1',
+      RUNLANE_RUN_LEASE_SECONDS: '3',
+      RUNLANE_RUN_RENEW_MS: '1000',
+      RUNLANE_RUN_POLL_MS: '200',
+      RUNLANE_APP_PROBE_INTERVAL_SECONDS: '3600',
+      WORKER_SLOTS: '2',
+    },
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (process.env.RUNLANE_TEST_WORKER_OUTPUT) process.stderr.write(chunk);
-      if (output.includes('worker ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
-
-function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
+  return child;
 }
 
 async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
@@ -102,7 +74,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([...children].map((c) => kill(c, 'SIGKILL')));
+  await Promise.all([...children].map((c) => stopProcess(c, 'SIGKILL')));
   await api?.close();
   await mcp?.close();
   await fake?.close();
@@ -120,7 +92,7 @@ describe('a worker crash in the middle of a run', () => {
     const { run } = await api.app.services.runs.enqueue(t.actor, 'custom', { input: { prompt: 'go' } });
     await until(() => api.app.services.runs.steps(t.tenantId, run.id), (steps) => steps.length === 4);
     await until(async () => messagesOf(t.key), (count) => count === 3);
-    await kill(first, 'SIGKILL');
+    await stopProcess(first, 'SIGKILL');
     fake.script(t.key, [textReply('Finished after the crash.')]);
     const second = await startWorker();
     const done = await until(() => api.app.services.runs.get(t.tenantId, run.id), (r) => r.status === 'succeeded', 30_000);
@@ -129,7 +101,7 @@ describe('a worker crash in the middle of a run', () => {
     expect(messagesOf(t.key)).toBe(4);
     const steps = await api.app.services.runs.steps(t.tenantId, run.id);
     expect(steps.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5]);
-    await kill(second, 'SIGTERM');
+    await stopProcess(second, 'SIGTERM');
   }, 90_000);
 
   it('SIGSTOP past the lease: the frozen worker, thawed, writes nothing', async () => {
@@ -161,7 +133,7 @@ describe('a worker crash in the middle of a run', () => {
     expect(after.steps).toEqual(before.steps);
     expect(after.events.map((e) => e.type)).toEqual(before.events.map((e) => e.type));
     expect(echoCalls('frozen')).toBe(0);
-    await kill(other, 'SIGTERM');
-    await kill(frozen, 'SIGTERM');
+    await stopProcess(other, 'SIGTERM');
+    await stopProcess(frozen, 'SIGTERM');
   }, 90_000);
 });

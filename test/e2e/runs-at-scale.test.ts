@@ -1,64 +1,37 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyring } from '../../src/platform/crypto';
 import { SCOPES } from '../../src/modules/accounts/scopes';
 import { startTestServer, type TestServer } from '../support/app';
 import { adminQuery } from '../support/database';
-import { redisUrl } from '../support/env';
+import { startWorkerProcess, stopProcess } from '../support/worker-process';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 
 // Four worker processes, 1,000 queued runs, workers stopped and restarted (gracefully and with
 // SIGKILL) while they drain the queue: every run ends exactly once, succeeded, with one journal.
 const RUNS = 1_000;
-const root = join(import.meta.dirname, '../..');
 const masterKey = randomBytes(32);
 let api: TestServer;
 let fake: FakeAnthropic;
 const workers = new Set<ChildProcess>();
 
-function startWorker(): Promise<ChildProcess> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH!,
-    HOME: process.env.HOME ?? '/tmp',
-    RUNLANE_ENV: 'test',
-    DATABASE_URL: api.db.appUrl,
-    REDIS_URL: redisUrl(),
-    RUNLANE_MASTER_KEY: masterKey.toString('base64'),
-    ANTHROPIC_BASE_URL: fake.url,
-    RUNLANE_RUN_LEASE_SECONDS: '3',
-    RUNLANE_RUN_RENEW_MS: '1000',
-    RUNLANE_RUN_POLL_MS: '250',
-    WORKER_HEALTH_PORT: '0',
-    WORKER_SLOTS: '16',
-    DATABASE_POOL_SIZE: '8',
-    LOG_LEVEL: 'info',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startWorker(): Promise<ChildProcess> {
+  const { child } = await startWorkerProcess({
+    databaseUrl: api.db.appUrl,
+    masterKey,
+    env: {
+      ANTHROPIC_BASE_URL: fake.url,
+      RUNLANE_RUN_LEASE_SECONDS: '3',
+      RUNLANE_RUN_RENEW_MS: '1000',
+      RUNLANE_RUN_POLL_MS: '250',
+      WORKER_SLOTS: '16',
+      DATABASE_POOL_SIZE: '8',
+    },
+  });
   workers.add(child);
   child.once('exit', () => workers.delete(child));
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('worker ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
+  return child;
 }
 
 const counts = async () =>
@@ -73,7 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([...workers].map((w) => stop(w, 'SIGKILL')));
+  await Promise.all([...workers].map((w) => stopProcess(w, 'SIGKILL')));
   await api?.close();
   await fake?.close();
 });
@@ -102,7 +75,7 @@ describe('1,000 runs across four worker processes', () => {
       })();
     await until((c) => (c.succeeded ?? 0) >= RUNS / 4, 60_000);
     // One worker stops gracefully, one is killed outright; both are replaced.
-    await Promise.all([stop(started[0]!, 'SIGTERM'), stop(started[1]!, 'SIGKILL')]);
+    await Promise.all([stopProcess(started[0]!, 'SIGTERM'), stopProcess(started[1]!, 'SIGKILL')]);
     await Promise.all([startWorker(), startWorker()]);
     const final = await until((c) => (c.succeeded ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0) === RUNS, 120_000);
     expect(final).toEqual({ succeeded: RUNS });
