@@ -19,14 +19,13 @@
  * worker thread (bench/support/load-worker.ts), so neither shares the other's event loop.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cpus as cpuList } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import pg from 'pg';
 import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
+import { benchDatabaseName, dropLeftoverBenchDatabases } from './support/bench-databases';
 import type { ChildMessage, ParentMessage } from './support/serve-child';
 import type { LoadReport, LoadRequest } from './support/load-worker';
 
@@ -49,7 +48,6 @@ const warmup = intEnv('BENCH_WARMUP', 2, 0);
 const fixedRateEnv = process.env.BENCH_RATE ? intEnv('BENCH_RATE', 0, 0) : undefined;
 const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const GOAL = 0.8;
-const DB_PREFIX = 'runlane_bench_';
 
 // ---------------------------------------------------------------- cleanup
 
@@ -81,45 +79,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.error(`\nbench:auth: ${signal}, cleaning up…`);
     void cleanup().finally(() => process.exit(130));
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Databases are named runlane_bench_<pid>_<random>. One left behind by a run that was killed
- * outright (SIGKILL, OOM) is dropped here, but only when its process is gone from this machine
- * and nothing is connected to it.
- */
-async function dropLeftovers(): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  let stale: string[];
-  try {
-    const { rows } = await client.query<{ datname: string; connections: number }>(
-      `select d.datname, (select count(*) from pg_stat_activity a where a.datname = d.datname)::int as connections
-         from pg_database d where d.datname like $1`,
-      [`${DB_PREFIX}%`],
-    );
-    stale = rows
-      .filter((row) => {
-        const pid = Number(/^runlane_bench_(\d+)_[0-9a-f]+$/.exec(row.datname)?.[1]);
-        return Number.isInteger(pid) && row.connections === 0 && !pidAlive(pid);
-      })
-      .map((row) => row.datname);
-  } finally {
-    await client.end();
-  }
-  for (const name of stale) {
-    console.log(`bench:auth: dropping ${name}, left behind by an interrupted run`);
-    await dropDatabase(adminUrl, name);
-  }
 }
 
 // ---------------------------------------------------------------- server children
@@ -305,8 +264,8 @@ function rounded(f: Figures) {
 
 async function main(): Promise<number> {
   const cpus = cpuList().length;
-  await dropLeftovers();
-  database = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  await dropLeftoverBenchDatabases(adminUrl, 'bench:auth');
+  database = benchDatabaseName();
   console.log(`bench:auth: database ${database} on ${new URL(adminUrl).host}, ${cpus} CPUs, node ${process.version}`);
   await ensureRoles(adminUrl);
   await createDatabase(adminUrl, database);

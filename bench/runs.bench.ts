@@ -40,6 +40,7 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { Logger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
+import { benchDatabaseName, dropLeftoverBenchDatabases } from './support/bench-databases';
 import type { FakeChildMessage } from './support/fake-anthropic-child';
 import type { GwChildMessage, GwJobRecord, GwParentMessage } from './support/graphile-child';
 import { commandCpuMs, machineBusyMs, postgresCpuMs, processCpuMs } from './support/proc-cpu';
@@ -78,7 +79,6 @@ const GOAL_RATE = 300;
 const GOAL_P50_RATIO = 2;
 /** The throughput goal at a fixed offered load: the completion rate has to keep up with it. */
 const KEEP_UP = 0.98;
-const DB_PREFIX = 'runlane_bench_';
 /** In-flight enqueue calls at most; beyond it sends fall behind schedule (and that shows in their latency). */
 const MAX_IN_FLIGHT = 256;
 /** A call not sent this long after the schedule's end is not sent at all: the system did not take the load. */
@@ -128,41 +128,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.error(`\nbench:runs: ${signal}, cleaning up…`);
     void cleanup().finally(() => process.exit(130));
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Databases runlane_bench_<pid>_<hex> of benches that are gone (same rule as bench:auth). */
-async function dropLeftovers(): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  let stale: string[];
-  try {
-    const { rows } = await client.query<{ datname: string; connections: number }>(
-      `select d.datname, (select count(*) from pg_stat_activity a where a.datname = d.datname)::int as connections
-         from pg_database d where d.datname like $1`,
-      [`${DB_PREFIX}%`],
-    );
-    stale = rows
-      .filter((row) => {
-        const pid = Number(/^runlane_bench_(\d+)_[0-9a-f]+$/.exec(row.datname)?.[1]);
-        return Number.isInteger(pid) && row.connections === 0 && !pidAlive(pid);
-      })
-      .map((row) => row.datname);
-  } finally {
-    await client.end();
-  }
-  for (const name of stale) {
-    console.log(`bench:runs: dropping ${name}, left behind by an interrupted run`);
-    await dropDatabase(adminUrl, name);
-  }
 }
 
 async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -514,7 +479,7 @@ function perItem(before: DbWork, after: DbWork, items: number): DbWork {
 // ---------------------------------------------------------------- Runlane
 
 async function benchRunlane(): Promise<PhaseResult> {
-  const database = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  const database = benchDatabaseName();
   databases.push(database);
   await createDatabase(adminUrl, database);
   await migrate(withDatabase(adminUrl, database), ROLES.owner);
@@ -676,7 +641,7 @@ function parsePgTimestamp(text: string): number {
 }
 
 async function benchGraphile(): Promise<PhaseResult> {
-  const database = `${DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  const database = benchDatabaseName();
   databases.push(database);
   await adminQuery(adminUrl, `create database "${database}"`);
   const gwUrl = withDatabase(adminUrl, database);
@@ -920,7 +885,7 @@ function report(ours: PhaseResult | undefined, base: PhaseResult | undefined): v
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
-  await dropLeftovers();
+  await dropLeftoverBenchDatabases(adminUrl, 'bench:runs');
   console.log(
     `bench:runs: PostgreSQL ${new URL(adminUrl).host}, Redis ${new URL(redisUrl).host}, ${cpuList().length} CPUs, ` +
       `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`,
