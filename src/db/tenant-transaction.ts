@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm';
-import { mapDriverError } from './errors';
+import { mapDriverError, NotFoundError } from './errors';
+import { runScript, runStatement, withConnection } from './raw-sql';
 
 export type TenantEm = EntityManager;
 
@@ -21,10 +22,10 @@ export async function inTenant<T>(orm: Orm, tenantId: string, work: (em: TenantE
   }
 }
 
-/** Calls to the narrow SECURITY DEFINER functions, which run outside any tenant. */
+/** Calls to the narrow SECURITY DEFINER functions, which run outside any tenant (one autocommitted statement). */
 export async function callDefiner<T>(orm: Orm, sql: string, params: unknown[]): Promise<T[]> {
   try {
-    return (await orm.em.fork().execute(sql, params as any[])) as T[];
+    return await withConnection(orm, (client) => runStatement<T[]>(client, sql, params));
   } catch (err) {
     throw mapDriverError(err);
   }
@@ -38,23 +39,28 @@ export interface SqlRunner {
   execute<T = Record<string, unknown>[]>(sql: string, params?: unknown[]): Promise<T>;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * inTenant for hot paths (the run loop's journal writes): the same pinned app.tenant_id and RLS,
- * on the ORM's connection pool, but through the query builder's transaction directly, skipping
- * the EntityManager's fork, identity map and flush, which cost more CPU than the SQL itself.
+ * inTenant for hot paths (the run loop's journal writes, enqueue): the same pinned app.tenant_id
+ * and RLS on the ORM's connection pool, with plain prepared statements and no EntityManager (its
+ * fork, identity map and flush cost more CPU than the SQL). BEGIN and the tenant pin travel as
+ * one round trip.
  */
 export async function inTenantSql<T>(orm: Orm, tenantId: string, work: (sql: SqlRunner) => Promise<T>): Promise<T> {
-  const knex = (orm.em as unknown as EntityManager).getKnex();
+  // The id is inlined into the opening script, so it must be exactly a uuid.
+  if (!UUID.test(tenantId)) throw new NotFoundError('Tenant');
   try {
-    return await knex.transaction(async (trx) => {
-      const runner: SqlRunner = {
-        async execute<R>(sql: string, params: unknown[] = []): Promise<R> {
-          const result = (await trx.raw(sql, params as never[])) as { rows: unknown[] };
-          return result.rows as R;
-        },
-      };
-      await runner.execute(`select set_config('app.tenant_id', ?, true)`, [tenantId]);
-      return work(runner);
+    return await withConnection(orm, async (client) => {
+      await runScript(client, `begin; select set_config('app.tenant_id', '${tenantId}', true)`);
+      try {
+        const result = await work({ execute: (sql, params) => runStatement(client, sql, params) });
+        await runScript(client, 'commit');
+        return result;
+      } catch (err) {
+        await runScript(client, 'rollback').catch(() => undefined);
+        throw err;
+      }
     });
   } catch (err) {
     throw mapDriverError(err);

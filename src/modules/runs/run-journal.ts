@@ -78,14 +78,13 @@ export class RunJournal {
     alongside?: (sql: SqlRunner, run: LeasedRun) => Promise<X>,
   ): Promise<{ run: LeasedRun; steps: RecordedStep[]; alongside: X }> {
     return this.fenced(async (em) => {
-      const [row] = await em.execute<Record<string, any>[]>(
-        `update agent_runs
-            set started_at = coalesce(started_at, now()),
-                deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds)),
-                event_seq = event_seq + 1, log_seq = log_seq + 1, updated_at = now()
-          where id = ?
-         returning id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at, attempts, event_seq, log_seq`,
-        [this.lease.id],
+      const row = await this.updateRun<Record<string, any>>(
+        em,
+        `started_at = coalesce(started_at, now()),
+         deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds)),
+         event_seq = event_seq + 1, log_seq = log_seq + 1`,
+        [],
+        'id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at, attempts, event_seq, log_seq',
       );
       const run: LeasedRun = {
         id: row!.id,
@@ -114,17 +113,17 @@ export class RunJournal {
   async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
     await this.fenced(async (sql) => {
       const totals = totalsOf(step);
-      const [row] = await sql.execute<{ log_seq: string }[]>(
-        `update agent_runs set ${totals.set}, log_seq = log_seq + ?, updated_at = now() where id = ? returning log_seq`,
-        [...totals.params, lines.length, this.lease.id],
-      );
-      await this.insertLogsAt(sql, Number(row!.log_seq) - lines.length + 1, lines);
+      const row = await this.updateRun<{ log_seq: string }>(sql, `${totals.set}, log_seq = log_seq + ?`, [...totals.params, lines.length], 'log_seq');
+      await this.insertLogsAt(sql, Number(row.log_seq) - lines.length + 1, lines);
       await this.insertStepRow(sql, step);
     });
   }
 
   async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.fenced((em) => this.appendEvent(em, type, detail));
+    await this.fenced(async (em) => {
+      const row = await this.updateRun<{ event_seq: string }>(em, 'event_seq = event_seq + 1', [], 'event_seq');
+      await this.insertEventAt(em, Number(row.event_seq), type, detail);
+    });
   }
 
   /** Appends log lines with gap-free sequence numbers allocated under the run row's lock. */
@@ -138,18 +137,17 @@ export class RunJournal {
     await this.fenced(async (em) => {
       // One update of the run row: the end, the last step's totals and the numbers of what follows.
       const totals = totalsOf(finalStep);
-      const [row] = await em.execute<{ log_seq: string; event_seq: string }[]>(
-        `update agent_runs
-            set status = 'succeeded', output = ?::jsonb, consecutive_failures = 0, ${totals.set},
-                log_seq = log_seq + ?, event_seq = event_seq + 1,
-                lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
-          where id = ?
-         returning log_seq, event_seq`,
-        [JSON.stringify(output ?? null), ...totals.params, lines.length, this.lease.id],
+      const row = await this.updateRun<{ log_seq: string; event_seq: string }>(
+        em,
+        `status = 'succeeded', output = ?::jsonb, consecutive_failures = 0, ${totals.set},
+         log_seq = log_seq + ?, event_seq = event_seq + 1,
+         lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now()`,
+        [JSON.stringify(output ?? null), ...totals.params, lines.length],
+        'log_seq, event_seq',
       );
-      await this.insertLogsAt(em, Number(row!.log_seq) - lines.length + 1, lines);
+      await this.insertLogsAt(em, Number(row.log_seq) - lines.length + 1, lines);
       if (finalStep) await this.insertStepRow(em, finalStep);
-      await this.insertEventAt(em, Number(row!.event_seq), 'succeeded', {});
+      await this.insertEventAt(em, Number(row.event_seq), 'succeeded', {});
     }, 'succeeded');
   }
 
@@ -210,14 +208,14 @@ export class RunJournal {
    */
   async release(reason: string, delayMs = 0): Promise<void> {
     await this.fenced(async (em) => {
-      await em.execute(
-        `update agent_runs
-            set status = 'queued', lease_token = null, lease_owner = null, lease_expires_at = null,
-                run_at = now() + make_interval(secs => ?::double precision), updated_at = now()
-          where id = ?`,
-        [delayMs / 1000, this.lease.id],
+      const row = await this.updateRun<{ event_seq: string }>(
+        em,
+        `status = 'queued', lease_token = null, lease_owner = null, lease_expires_at = null,
+         run_at = now() + make_interval(secs => ?::double precision), event_seq = event_seq + 1`,
+        [delayMs / 1000],
+        'event_seq',
       );
-      await this.appendEvent(em, 'released', { reason });
+      await this.insertEventAt(em, Number(row.event_seq), 'released', { reason });
       await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, this.lease.id]);
     }, 'queued');
   }
@@ -280,30 +278,34 @@ export class RunJournal {
   }
 
 
+  /** Allocates numbers for `lines` and inserts them; with no lines, still proves the lease (the fence). */
   private async appendLogs(em: SqlRunner, lines: LogLineInput[]): Promise<void> {
-    if (lines.length === 0) return;
-    const [row] = await em.execute<{ log_seq: string }[]>(`update agent_runs set log_seq = log_seq + ? where id = ? returning log_seq`, [
-      lines.length,
-      this.lease.id,
-    ]);
-    await this.insertLogsAt(em, Number(row!.log_seq) - lines.length + 1, lines);
+    const row = await this.updateRun<{ log_seq: string }>(em, 'log_seq = log_seq + ?', [lines.length], 'log_seq');
+    await this.insertLogsAt(em, Number(row.log_seq) - lines.length + 1, lines);
   }
 
-
+  /**
+   * The first statement of every journal write: an update of the run row that only matches while
+   * this lease holds it (the fence). It also locks the row, serialising the numbering of events
+   * and log lines. No row means the lease is gone: LeaseLostError, and the transaction rolls back.
+   */
+  private async updateRun<R>(em: SqlRunner, set: string, params: unknown[], returning: string): Promise<R> {
+    const [row] = await em.execute<R[]>(
+      `update agent_runs set ${set}, updated_at = now()
+        where id = ? and lease_token = ? and status = 'running'
+       returning ${returning}`,
+      [...params, this.lease.id, this.lease.token],
+    );
+    if (!row) throw new LeaseLostError(this.lease);
+    return row;
+  }
 
   /**
-   * Runs `work` in the run's tenant after proving the lease is still held; announces the change
-   * on the run's channel after the commit.
+   * Runs `work` (whose first statement is updateRun, the fence) in the run's tenant; announces the
+   * change on the run's channel after the commit.
    */
   private async fenced<T>(work: (sql: SqlRunner) => Promise<T>, status: RunChanged['status'] = 'running'): Promise<T> {
-    const result = await inTenantSql(this.deps.orm, this.lease.tenantId, async (em) => {
-      const held = await em.execute<{ id: string }[]>(
-        `select id from agent_runs where id = ? and lease_token = ? and status = 'running' for update`,
-        [this.lease.id, this.lease.token],
-      );
-      if (held.length === 0) throw new LeaseLostError(this.lease);
-      return work(em);
-    });
+    const result = await inTenantSql(this.deps.orm, this.lease.tenantId, work);
     // The sequence numbers this journal wrote last: a subscriber reads up to them.
     const message: RunChanged = { runId: this.lease.id, status, logSeq: this.logSeq, eventSeq: this.eventSeq };
     this.deps.bus.publish(runChannel(this.lease.id), message).catch(this.deps.onPublishError);

@@ -214,8 +214,9 @@ export async function enqueueIn(
   const inserted: Record<string, any>[] = await sql.execute(
     // created_at from here, at the millisecond precision keyset cursors carry: with now()'s
     // microseconds, two runs in one millisecond could fall between pages.
-    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source, created_at, updated_at)
-     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?)
+    // event_seq starts at 1: the 'queued' event below, without a second update of the new row.
+    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source, created_at, updated_at, event_seq)
+     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, 1)
      on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
      returning *`,
     [
@@ -242,8 +243,8 @@ export async function enqueueIn(
   }
   // Ids only: the worker reads the rest in its own transaction. Sent when this commits.
   await sql.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
-  await appendEvent(sql, tenantId, id, 'queued', { source, runAt: data.runAt ?? null });
-  return { run: runFromRow({ ...inserted[0], event_seq: 1 }), created: true };
+  await insertEvent(sql, tenantId, id, 1, 'queued', { source, runAt: data.runAt ?? null });
+  return { run: runFromRow(inserted[0]!), created: true };
 }
 
 /** An agent_runs row (snake_case, as SQL returns it) as the entity the doors render. */

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { InputError, NotFoundError } from './errors';
+import { createOrm, type Orm } from './orm';
+import { numberPlaceholders } from './raw-sql';
+import { callDefiner, inTenantSql } from './tenant-transaction';
+
+describe('numberPlaceholders', () => {
+  it('numbers ? in order and leaves quoted text and comments alone', () => {
+    expect(numberPlaceholders(`select ?::jsonb, 'a?b', "c?" from t where x = ? -- why?\n and y = ?`)).toBe(
+      `select $1::jsonb, 'a?b', "c?" from t where x = $2 -- why?\n and y = $3`,
+    );
+    expect(numberPlaceholders(`select 'it''s?' , ?`)).toBe(`select 'it''s?' , $1`);
+  });
+});
+
+describe('inTenantSql and callDefiner (plain SQL on the pool, as the application role)', () => {
+  let db: TestDatabase;
+  let orm: Orm;
+  const tenantA = randomUUID();
+  const tenantB = randomUUID();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // One connection: every test below proves it came back to the pool clean.
+    orm = await createOrm({ url: db.appUrl, poolSize: 1, entities: [] });
+    for (const [id, slug] of [
+      [tenantA, 'raw-a'],
+      [tenantB, 'raw-b'],
+    ]) {
+      await adminQuery(db, `insert into tenants (id, slug, name) values ($1, $2, $2)`, [id, slug]);
+    }
+  });
+  afterAll(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  const slugs = (tenantId: string) =>
+    inTenantSql(orm, tenantId, (sql) => sql.execute<{ slug: string }[]>('select slug from tenants order by slug')).then((rows) => rows.map((r) => r.slug));
+
+  it('pins the tenant: row-level security shows each tenant its own rows only', async () => {
+    expect(await slugs(tenantA)).toEqual(['raw-a']);
+    expect(await slugs(tenantB)).toEqual(['raw-b']);
+  });
+
+  it('commits the work, and rolls all of it back when the work throws', async () => {
+    await inTenantSql(orm, tenantA, (sql) => sql.execute(`update tenants set name = ? where id = ?`, ['kept', tenantA]));
+    await expect(
+      inTenantSql(orm, tenantA, async (sql) => {
+        await sql.execute(`update tenants set name = ? where id = ?`, ['lost', tenantA]);
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    const [row] = await adminQuery(db, 'select name from tenants where id = $1', [tenantA]);
+    expect(row.name).toBe('kept');
+  });
+
+  it('maps SQL errors to domain errors and leaves the connection usable', async () => {
+    await expect(inTenantSql(orm, tenantA, (sql) => sql.execute(`select ?::uuid`, ['not-a-uuid']))).rejects.toBeInstanceOf(InputError);
+    expect(await slugs(tenantA)).toEqual(['raw-a']);
+  });
+
+  it('refuses a tenant id that is not a uuid before sending anything', async () => {
+    await expect(inTenantSql(orm, `${tenantA}'; drop table tenants; --`, async () => 1)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await adminQuery(db, 'select count(*)::int as n from tenants')).toEqual([{ n: 2 }]);
+  });
+
+  it('calls SECURITY DEFINER functions outside any tenant', async () => {
+    expect(await callDefiner<{ id: string }>(orm, 'select runlane_tenant_id(?) as id', ['raw-b'])).toEqual([{ id: tenantB }]);
+  });
+
+  it('discards a connection the server closed, and the next call gets a fresh one', async () => {
+    await adminQuery(db, `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and usename = 'runlane_app'`, [db.name]);
+    await slugs(tenantA).catch(() => undefined);
+    expect(await slugs(tenantA)).toEqual(['raw-a']);
+  });
+});
