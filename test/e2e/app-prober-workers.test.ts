@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyring } from '../../src/platform/crypto';
 import { startTestServer, type TestServer } from '../support/app';
 import { adminQuery } from '../support/database';
-import { startWorkerProcess, stopProcess } from '../support/worker-process';
+import { startWorkerProcess, stopProcess } from '../support/runlane-process';
 import { startFakeMcpServer } from '../fakes/mcp-server';
 
 // Two real `runlane worker` processes over one database: every due app is probed by exactly one

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyring } from '../../src/platform/crypto';
 import { SCOPES } from '../../src/modules/accounts/scopes';
 import { startTestServer, type TestServer } from '../support/app';
-import { startWorkerProcess, stopProcess } from '../support/worker-process';
+import { startWorkerProcess, stopProcess } from '../support/runlane-process';
 import { startFakeAnthropic, textReply, toolUseReply, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeMcpServer, type FakeMcpServer } from '../fakes/mcp-server';
 
