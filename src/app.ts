@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from './config/config';
 import { createOrm, type Orm } from './db/orm';
+import { createTracing, type Tracing } from './platform/tracing';
 import { createBus, type Bus } from './platform/bus';
 import type { MasterKeyring } from './platform/crypto';
 import { SecretBox } from './platform/secret-box';
@@ -40,6 +41,8 @@ export type App = {
   authenticator: Authenticator;
   secrets: SecretBox;
   log: Logger;
+  /** Spans of agent runs; a no-op tracer unless an OTLP endpoint is configured. */
+  tracing: Tracing;
   close(): Promise<void>;
 };
 
@@ -87,6 +90,7 @@ export async function createApp(options: {
   const contacts = new ContactService({ orm });
   const runs = new RunService({ orm, bus, onPublishError: onError });
   const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs };
+  const tracing = createTracing({ endpoint: config.otlpEndpoint, serviceName: 'runlane', serviceVersion: VERSION });
   return {
     config,
     databaseUrl: options.databaseUrl,
@@ -97,8 +101,10 @@ export async function createApp(options: {
     authenticator,
     secrets,
     log,
+    tracing,
     async close() {
       await authenticator.stop();
+      await tracing.shutdown().catch((err) => log.warn({ err: (err as Error).message }, 'could not send the last spans'));
       await bus.close();
       await orm.close(true);
     },

@@ -5,6 +5,7 @@ import type { RecordedStep, RunJournal, StepRecord } from '../src/modules/runs/r
 import { affordableOutputTokens, costCents, priceOf, tokenCounts, type ModelPrice, type TokenCounts } from '../src/modules/runs/prices';
 import { callModel } from './llm';
 import type { LogBuffer } from './log-buffer';
+import type { RunSpans } from './run-spans';
 import { RunAborted, RunFailure } from './run-failure';
 
 /** Below this many affordable output tokens a model call is not worth making. */
@@ -27,6 +28,7 @@ export type LoopInput = {
   recorded: RecordedStep[];
   journal: RunJournal;
   log: LogBuffer;
+  spans: RunSpans;
   apiKey: string;
   anthropicBaseUrl?: string;
   /** Aborts on cancel, lost lease or shutdown. */
@@ -85,18 +87,20 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopResult> {
     } else {
       const startedAt = new Date();
       run.log.line('system', stepName, `model ${run.settings.model}, max_tokens ${maxTokens}`);
-      message = await callModel({
-        apiKey: run.apiKey,
-        baseUrl: run.anthropicBaseUrl,
-        params: { ...params, tools: toolDefs.length ? toolDefs : undefined } as never,
-        deadlineAt: run.deadlineAt,
-        signal: run.signal,
-        onText: (delta) => run.log.text(stepName, delta),
-        onRetry: async (attempt, detail) => {
-          run.log.line('system', stepName, `retry ${attempt} in ${detail.delayMs} ms: ${detail.message}`);
-          await run.journal.event('llm_retry', { seq, attempt, ...detail });
-        },
-      });
+      message = await run.spans.chat(run.settings.model, maxTokens, () =>
+        callModel({
+          apiKey: run.apiKey,
+          baseUrl: run.anthropicBaseUrl,
+          params: { ...params, tools: toolDefs.length ? toolDefs : undefined } as never,
+          deadlineAt: run.deadlineAt,
+          signal: run.signal,
+          onText: (delta) => run.log.text(stepName, delta),
+          onRetry: async (attempt, detail) => {
+            run.log.line('system', stepName, `retry ${attempt} in ${detail.delayMs} ms: ${detail.message}`);
+            await run.journal.event('llm_retry', { seq, attempt, ...detail });
+          },
+        }),
+      );
       const tokens = tokenCounts(message.usage ?? {});
       cost = price ? costCents(price, tokens) : 0;
       const step: StepRecord = {
@@ -151,7 +155,7 @@ async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq
   }
   const startedAt = new Date();
   run.log.line('tool', stepName, `→ ${use.name} ${clip(JSON.stringify(input), 500)}`);
-  const { content, isError } = await executeTool(run, use.name, input);
+  const { content, isError } = await run.spans.tool(use.name, use.id, () => executeTool(run, use.name, input));
   const result: ToolResultBlockParam = { type: 'tool_result', tool_use_id: use.id, content, ...(isError ? { is_error: true } : {}) };
   run.log.line('tool', stepName, `← ${use.name} ${isError ? 'error' : 'ok'}: ${clip(content, 500)}`);
   const step = {

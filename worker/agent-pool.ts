@@ -8,6 +8,7 @@ import { RunJournal } from '../src/modules/runs/run-journal';
 import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, type RunCancelled } from '../src/modules/runs/run-channels';
 import { runAgentLoop } from './agent-loop';
 import { LogBuffer } from './log-buffer';
+import { RunSpans } from './run-spans';
 import { RunAborted, RunFailure } from './run-failure';
 import { assembleRunTools, type RunTools } from './run-tools';
 
@@ -93,6 +94,7 @@ export class AgentPool {
     const journal = new RunJournal({ orm: this.app.orm, bus: this.app.bus, onPublishError: (err) => this.app.log.warn({ err }, 'publish failed') }, lease);
     const log = new LogBuffer((lines) => journal.log(lines));
     let tools: RunTools | null = null;
+    let spans: RunSpans | null = null;
     let attempts = 1;
     try {
       const { run, steps, alongside } = await journal.begin(this.owner, async (sql, leased) => ({
@@ -100,6 +102,7 @@ export class AgentPool {
         apps: await services.apps.runnableAppsIn(sql, lease.tenantId),
       }));
       attempts = run.attempts;
+      spans = new RunSpans(this.app.tracing.tracer, { id: run.id, tenantId: run.tenantId, blueprint: run.agentBlueprint, attempt: run.attempts, worker: this.owner });
       const { config: agentConfig, apiKey, apps } = alongside;
       const blueprint = findBlueprint(run.agentBlueprint);
       if (!agentConfig || !blueprint) throw new RunFailure('config_error', `No agent config for blueprint ${run.agentBlueprint}.`);
@@ -129,14 +132,17 @@ export class AgentPool {
         recorded: steps,
         journal,
         log,
+        spans,
         apiKey,
         anthropicBaseUrl: config.anthropicBaseUrl,
         signal,
       });
       log.line('system', 'run', `succeeded after ${output.turns} turns`);
       await journal.succeed(output, await log.drain(), finalStep);
+      spans.end('succeeded');
     } catch (err) {
-      await this.settle(err, { journal, log, signal, leaseSignal, attempts });
+      const ended = await this.settle(err, { journal, log, signal, leaseSignal, attempts });
+      spans?.end(ended.outcome, ended.category);
     } finally {
       log.close();
       await tools?.close();
@@ -148,25 +154,31 @@ export class AgentPool {
   private async settle(
     err: unknown,
     context: { journal: RunJournal; log: LogBuffer; signal: AbortSignal; leaseSignal: AbortSignal; attempts: number },
-  ): Promise<void> {
+  ): Promise<{ outcome: 'failed' | 'released' | 'aborted'; category?: string }> {
     const { journal, log, signal, leaseSignal, attempts } = context;
     try {
       if (err instanceof LeaseLostError || err instanceof RunAborted || signal.aborted) {
         // Cancelled or taken away: the run is someone else's now. Shutting down: hand it back.
-        if (leaseSignal.reason instanceof ShutdownError) await journal.release('worker shutting down');
-        return;
+        if (!(leaseSignal.reason instanceof ShutdownError)) return { outcome: 'aborted' };
+        await journal.release('worker shutting down');
+        return { outcome: 'released' };
       }
       if (err instanceof RunFailure) {
         log.line('system', 'run', `failed: ${err.category}: ${err.detail}`);
         await journal.fail(err.category, err.detail, await log.drain().catch(() => []));
-        return;
+        return { outcome: 'failed', category: err.category };
       }
       this.app.log.error({ err, runId: journal.lease.id }, 'run failed unexpectedly');
-      if (attempts >= MAX_ATTEMPTS_ON_UNEXPECTED) await journal.fail('config_error', 'The run failed with an internal error several times.');
-      else await journal.release('internal error; retrying', 1_000 * attempts);
+      if (attempts < MAX_ATTEMPTS_ON_UNEXPECTED) {
+        await journal.release('internal error; retrying', 1_000 * attempts);
+        return { outcome: 'released' };
+      }
+      await journal.fail('config_error', 'The run failed with an internal error several times.');
+      return { outcome: 'failed', category: 'config_error' };
     } catch (settleErr) {
       // The lease is gone or the database is away: the sweeper hands the run back later.
       if (!(settleErr instanceof LeaseLostError)) this.app.log.warn({ err: settleErr }, 'could not settle run');
+      return { outcome: 'aborted' };
     }
   }
 }

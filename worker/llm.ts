@@ -26,7 +26,8 @@ const AUTH_CATEGORIES = new Set(['invalid_key', 'revoked_or_expired', 'insuffici
  * the rest end the run with a category.
  */
 export async function callModel(call: LlmCall): Promise<Message> {
-  const client = new Anthropic({ apiKey: call.apiKey, baseURL: call.baseUrl, maxRetries: 0, logLevel: 'off' });
+  // The SDK's own spans stay off: the run's `chat` span (run-spans.ts) is the one, without content.
+  const client = new Anthropic({ apiKey: call.apiKey, baseURL: call.baseUrl, maxRetries: 0, logLevel: 'off', openTelemetry: false });
   for (let attempt = 1; ; attempt++) {
     const remaining = call.deadlineAt.getTime() - Date.now();
     if (remaining <= 0) throw new RunFailure('timeout', 'The run reached its deadline before the model answered.');
