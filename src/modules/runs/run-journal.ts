@@ -5,7 +5,7 @@ import { LeaseLostError, type Lease } from '../../platform/lease-queue';
 import { recordAuditSql } from '../audit/audit.service';
 import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
-import { appendEvent, insertEvent, readSteps, type StepView } from './run.service';
+import { appendEvent, readSteps, type StepView } from './run.service';
 import { RUN_QUEUE_CHANNEL, runChannel, type RunChanged } from './run-channels';
 
 /** Step payloads above this size live in agent_step_payloads, keeping step rows small. */
@@ -53,6 +53,47 @@ export type LeasedRun = {
 };
 export type LogLineInput = { stream: 'llm' | 'tool' | 'system' | 'stdout' | 'stderr'; step: string; line: string };
 
+/** What one journal write changes: the run row (`set`), and the log lines, event and step it adds. */
+type JournalWrite = {
+  set?: string;
+  params?: unknown[];
+  /** More columns of the run row to return. */
+  returning?: string;
+  lines?: LogLineInput[];
+  event?: { type: string; detail: Record<string, unknown> };
+  step?: StepRecord;
+};
+
+/** A step's column values (seq … started_at) and the payloads that spill to agent_step_payloads. */
+function stepValues(step: StepRecord): { row: unknown[]; spilled: ['input' | 'output', string][] } {
+  const t = step.tokens;
+  const input = JSON.stringify(step.input ?? null);
+  const output = JSON.stringify(step.output ?? null);
+  const spilled: ['input' | 'output', string][] = [];
+  if (Buffer.byteLength(input) > SPILL_BYTES) spilled.push(['input', input]);
+  if (Buffer.byteLength(output) > SPILL_BYTES) spilled.push(['output', output]);
+  const spills = (part: 'input' | 'output') => spilled.some(([p]) => p === part);
+  return {
+    row: [
+      step.seq,
+      step.kind,
+      step.name,
+      step.contentHash,
+      spills('input') ? null : input,
+      spills('output') ? null : output,
+      step.isError,
+      step.model,
+      t.input,
+      t.output,
+      t.cacheRead,
+      t.cacheWrite5m + t.cacheWrite1h,
+      step.costUsdCents,
+      step.startedAt,
+    ],
+    spilled,
+  };
+}
+
 /**
  * Every write a worker makes to the run it leases. Each one is fenced by the lease token (first
  * statement of its transaction), so a worker whose lease was swept or whose run was cancelled
@@ -78,33 +119,25 @@ export class RunJournal {
     alongside?: (sql: SqlRunner, run: LeasedRun) => Promise<X>,
   ): Promise<{ run: LeasedRun; steps: RecordedStep[]; alongside: X }> {
     return this.fenced(async (em) => {
-      const row = await this.updateRun<Record<string, any>>(
-        em,
-        `started_at = coalesce(started_at, now()),
-         deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds)),
-         event_seq = event_seq + 1, log_seq = log_seq + 1`,
-        [],
-        'id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at, attempts, event_seq, log_seq',
-      );
-      const run: LeasedRun = {
-        id: row!.id,
-        tenantId: row!.tenant_id,
-        configId: row!.config_id,
-        agentBlueprint: row!.agent_blueprint,
-        input: row!.input,
-        budgetUsdCents: row!.budget_usd_cents === null ? null : Number(row!.budget_usd_cents),
-        deadlineAt: new Date(row!.deadline_at),
-        attempts: row!.attempts,
-      };
+      // Read before the fenced write: without the lease, that write fails and all of this is dropped.
       const steps = await readSteps(em, this.lease.id);
-      await this.insertEventAt(em, Number(row!.event_seq), steps.length ? 'resumed' : 'started', {
-        worker,
-        attempt: run.attempts,
-        replaying: steps.length,
+      const row = await this.write<Record<string, any>>(em, {
+        set: `started_at = coalesce(started_at, now()),
+              deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds))`,
+        returning: 'id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at',
+        event: { type: steps.length ? 'resumed' : 'started', detail: { worker, replaying: steps.length } },
+        lines: [{ stream: 'system', step: 'run', line: `claimed by ${worker}${steps.length ? `, replaying ${steps.length} steps` : ''}` }],
       });
-      await this.insertLogsAt(em, Number(row!.log_seq), [
-        { stream: 'system', step: 'run', line: `claimed by ${worker} (attempt ${run.attempts}${steps.length ? `, replaying ${steps.length} steps` : ''})` },
-      ]);
+      const run: LeasedRun = {
+        id: row.id,
+        tenantId: row.tenant_id,
+        configId: row.config_id,
+        agentBlueprint: row.agent_blueprint,
+        input: row.input,
+        budgetUsdCents: row.budget_usd_cents === null ? null : Number(row.budget_usd_cents),
+        deadlineAt: new Date(row.deadline_at),
+        attempts: row.attempts,
+      };
       return { run, steps, alongside: (alongside ? await alongside(em, run) : undefined) as X };
     });
   }
@@ -113,41 +146,32 @@ export class RunJournal {
   async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
     await this.fenced(async (sql) => {
       const totals = totalsOf(step);
-      const row = await this.updateRun<{ log_seq: string }>(sql, `${totals.set}, log_seq = log_seq + ?`, [...totals.params, lines.length], 'log_seq');
-      await this.insertLogsAt(sql, Number(row.log_seq) - lines.length + 1, lines);
-      await this.insertStepRow(sql, step);
+      await this.write(sql, { set: totals.set, params: totals.params, lines, step });
     });
   }
 
   async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.fenced(async (em) => {
-      const row = await this.updateRun<{ event_seq: string }>(em, 'event_seq = event_seq + 1', [], 'event_seq');
-      await this.insertEventAt(em, Number(row.event_seq), type, detail);
-    });
+    await this.fenced((em) => this.write(em, { event: { type, detail } }));
   }
 
   /** Appends log lines with gap-free sequence numbers allocated under the run row's lock. */
   async log(lines: LogLineInput[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.fenced((em) => this.appendLogs(em, lines));
+    await this.fenced((em) => this.write(em, { lines }));
   }
 
-  /** Ends the run succeeded, journaling its last step (when given) and log lines in the same transaction. */
+  /** Ends the run succeeded, journaling its last step (when given) and log lines in the same statement. */
   async succeed(output: unknown, lines: LogLineInput[] = [], finalStep: StepRecord | null = null): Promise<void> {
     await this.fenced(async (em) => {
-      // One update of the run row: the end, the last step's totals and the numbers of what follows.
       const totals = totalsOf(finalStep);
-      const row = await this.updateRun<{ log_seq: string; event_seq: string }>(
-        em,
-        `status = 'succeeded', output = ?::jsonb, consecutive_failures = 0, ${totals.set},
-         log_seq = log_seq + ?, event_seq = event_seq + 1,
-         lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now()`,
-        [JSON.stringify(output ?? null), ...totals.params, lines.length],
-        'log_seq, event_seq',
-      );
-      await this.insertLogsAt(em, Number(row.log_seq) - lines.length + 1, lines);
-      if (finalStep) await this.insertStepRow(em, finalStep);
-      await this.insertEventAt(em, Number(row.event_seq), 'succeeded', {});
+      await this.write(em, {
+        set: `status = 'succeeded', output = ?::jsonb, consecutive_failures = 0, ${totals.set},
+              lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now()`,
+        params: [JSON.stringify(output ?? null), ...totals.params],
+        lines,
+        step: finalStep ?? undefined,
+        event: { type: 'succeeded', detail: {} },
+      });
     }, 'succeeded');
   }
 
@@ -157,7 +181,7 @@ export class RunJournal {
    */
   async fail(category: FailureCategory, detail: string, lines: LogLineInput[] = []): Promise<{ breakerOpened: boolean }> {
     return this.fenced(async (em) => {
-      await this.appendLogs(em, lines);
+      await this.write(em, { lines });
       // Runs of one config fail concurrently: its row lock makes each count below see the
       // failures committed before it, so the tenth failure always opens the breaker.
       await em.execute(
@@ -208,95 +232,65 @@ export class RunJournal {
    */
   async release(reason: string, delayMs = 0): Promise<void> {
     await this.fenced(async (em) => {
-      const row = await this.updateRun<{ event_seq: string }>(
-        em,
-        `status = 'queued', lease_token = null, lease_owner = null, lease_expires_at = null,
-         run_at = now() + make_interval(secs => ?::double precision), event_seq = event_seq + 1`,
-        [delayMs / 1000],
-        'event_seq',
-      );
-      await this.insertEventAt(em, Number(row.event_seq), 'released', { reason });
+      await this.write(em, {
+        set: `status = 'queued', lease_token = null, lease_owner = null, lease_expires_at = null,
+              run_at = now() + make_interval(secs => ?::double precision)`,
+        params: [delayMs / 1000],
+        event: { type: 'released', detail: { reason } },
+      });
       await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, this.lease.id]);
     }, 'queued');
   }
 
-  /** The step's row (and spilled payloads); the caller adds its totals to the run in its own update. */
-  private async insertStepRow(em: SqlRunner, step: StepRecord): Promise<void> {
-    const t = step.tokens;
-    const input = JSON.stringify(step.input ?? null);
-    const output = JSON.stringify(step.output ?? null);
-    const spillInput = Buffer.byteLength(input) > SPILL_BYTES;
-    const spillOutput = Buffer.byteLength(output) > SPILL_BYTES;
-    await em.execute(
-      `insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
-                                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
-       values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
+  /**
+   * One journal write as one statement: the fenced update of the run row (it matches only while
+   * this lease holds the run, and locks the row, so the numbers it allocates for log lines and
+   * the event are gap-free and ordered), and the inserts of those lines, that event and that step
+   * reading the numbers from it. No row means the lease is gone: LeaseLostError, and the
+   * transaction rolls back. The statement's text depends only on which parts are present, so
+   * each shape is prepared once per connection.
+   */
+  private async write<R = Record<string, unknown>>(em: SqlRunner, w: JournalWrite): Promise<R> {
+    const lines = w.lines ?? [];
+    const step = w.step ? stepValues(w.step) : null;
+    const parts = [
+      `run as (update agent_runs set ${w.set ? `${w.set}, ` : ''}log_seq = log_seq + ?, event_seq = event_seq + ?, updated_at = now()
+                where id = ? and lease_token = ? and status = 'running'
+               returning log_seq, event_seq, attempts${w.returning ? `, ${w.returning}` : ''})`,
+    ];
+    const params: unknown[] = [...(w.params ?? []), lines.length, w.event ? 1 : 0, this.lease.id, this.lease.token];
+    if (lines.length) {
+      parts.push(`lines as (insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
+        select ?, 'run', ?, run.log_seq - ? + x.ord, x.step, x.stream, x.line
+          from run, rows from (jsonb_to_recordset(?::jsonb) as (step text, stream text, line text)) with ordinality as x(step, stream, line, ord))`);
+      params.push(this.lease.tenantId, this.lease.id, lines.length, JSON.stringify(lines.map(({ step, stream, line }) => ({ step, stream, line }))));
+    }
+    if (w.event) {
+      // Every event the worker writes says which attempt wrote it.
+      parts.push(`event as (insert into agent_events (tenant_id, run_id, seq, type, detail)
+        select ?, ?, run.event_seq, ?, ?::jsonb || jsonb_build_object('attempt', run.attempts) from run)`);
+      params.push(this.lease.tenantId, this.lease.id, w.event.type, JSON.stringify(w.event.detail));
+    }
+    if (step) {
+      parts.push(`step as (insert into agent_steps (tenant_id, run_id, seq, kind, name, content_hash, input, output, is_error, model,
+                                                  input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_cents, started_at)
+        select ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ? from run)`);
+      params.push(this.lease.tenantId, this.lease.id, ...step.row);
+    }
+    const [row] = await em.execute<(R & { log_seq: string; event_seq: string })[]>(`with ${parts.join(',\n')} select * from run`, params);
+    if (!row) throw new LeaseLostError(this.lease);
+    if (lines.length) this.logSeq = Math.max(this.logSeq, Number(row.log_seq));
+    if (w.event) this.eventSeq = Math.max(this.eventSeq, Number(row.event_seq));
+    // Payloads too big for the step row; rare, so a statement of their own.
+    for (const [part, body] of step?.spilled ?? []) {
+      await em.execute(`insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`, [
         this.lease.tenantId,
         this.lease.id,
-        step.seq,
-        step.kind,
-        step.name,
-        step.contentHash,
-        spillInput ? null : input,
-        spillOutput ? null : output,
-        step.isError,
-        step.model,
-        t.input,
-        t.output,
-        t.cacheRead,
-        t.cacheWrite5m + t.cacheWrite1h,
-        step.costUsdCents,
-        step.startedAt,
-      ],
-    );
-    for (const [part, body, spilled] of [['input', input, spillInput], ['output', output, spillOutput]] as const) {
-      if (!spilled) continue;
-      await em.execute(
-        `insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`,
-        [this.lease.tenantId, this.lease.id, step.seq, part, body],
-      );
+        w.step!.seq,
+        part,
+        body,
+      ]);
     }
-  }
-
-  /** Log lines whose numbers the caller allocated (first .. first + n - 1) in its update of the run. */
-  private async insertLogsAt(em: SqlRunner, first: number, lines: LogLineInput[]): Promise<void> {
-    if (lines.length === 0) return;
-    await em.execute(
-      `insert into log_lines (tenant_id, source, source_id, seq, step, stream, line)
-       select ?, 'run', ?, ? + x.ord - 1, x.step, x.stream, x.line
-         from rows from (jsonb_to_recordset(?::jsonb) as (step text, stream text, line text)) with ordinality as x(step, stream, line, ord)`,
-      [this.lease.tenantId, this.lease.id, first, JSON.stringify(lines.map(({ step, stream, line }) => ({ step, stream, line })))],
-    );
-    this.logSeq = Math.max(this.logSeq, first + lines.length - 1);
-  }
-
-  /** An event whose number the caller allocated in its update of the run. */
-  private async insertEventAt(em: SqlRunner, seq: number, type: string, detail: Record<string, unknown>): Promise<void> {
-    await insertEvent(em, this.lease.tenantId, this.lease.id, seq, type, detail);
-    this.eventSeq = Math.max(this.eventSeq, seq);
-  }
-
-
-  /** Allocates numbers for `lines` and inserts them; with no lines, still proves the lease (the fence). */
-  private async appendLogs(em: SqlRunner, lines: LogLineInput[]): Promise<void> {
-    const row = await this.updateRun<{ log_seq: string }>(em, 'log_seq = log_seq + ?', [lines.length], 'log_seq');
-    await this.insertLogsAt(em, Number(row.log_seq) - lines.length + 1, lines);
-  }
-
-  /**
-   * The first statement of every journal write: an update of the run row that only matches while
-   * this lease holds it (the fence). It also locks the row, serialising the numbering of events
-   * and log lines. No row means the lease is gone: LeaseLostError, and the transaction rolls back.
-   */
-  private async updateRun<R>(em: SqlRunner, set: string, params: unknown[], returning: string): Promise<R> {
-    const [row] = await em.execute<R[]>(
-      `update agent_runs set ${set}, updated_at = now()
-        where id = ? and lease_token = ? and status = 'running'
-       returning ${returning}`,
-      [...params, this.lease.id, this.lease.token],
-    );
-    if (!row) throw new LeaseLostError(this.lease);
     return row;
   }
 
@@ -312,6 +306,7 @@ export class RunJournal {
     return result;
   }
 
+  /** An event after the fenced write of the same transaction (the run row is already locked). */
   private async appendEvent(em: SqlRunner, type: string, detail: Record<string, unknown>): Promise<void> {
     this.eventSeq = Math.max(this.eventSeq, await appendEvent(em, this.lease.tenantId, this.lease.id, type, detail));
   }

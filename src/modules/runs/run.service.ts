@@ -202,49 +202,57 @@ export async function enqueueIn(
   }
   const defaults = findBlueprint(blueprint);
   if (!defaults) throw new NotFoundError('Blueprint');
-  const [config]: Record<string, any>[] = await sql.execute(
-    `select id, disabled_at, disable_reason, budget_default_cents, deadline_default_seconds from agent_configs where agent_blueprint = ?`,
-    [blueprint],
+  const id = randomUUID();
+  const now = new Date();
+  // One statement: the config's defaults and state, the run (only under an enabled config), its
+  // 'queued' event (event_seq starts at 1) and the NOTIFY (ids only; sent when this commits).
+  const [result]: { config: Record<string, any> | null; run: Record<string, any> | null }[] = await sql.execute(
+    `with cfg as (
+       select id, disabled_at, disable_reason, budget_default_cents, deadline_default_seconds from agent_configs where agent_blueprint = ?),
+     ins as (
+       insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds,
+                               idempotency_key, source, created_at, updated_at, event_seq)
+       select ?, ?, cfg.id, ?, ?::jsonb, ?, coalesce(?::numeric, cfg.budget_default_cents, ?::numeric),
+              coalesce(?::integer, cfg.deadline_default_seconds, ?::integer), ?, ?, ?, ?, 1
+         from cfg where cfg.disabled_at is null
+       on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
+       returning *),
+     queued as (insert into agent_events (tenant_id, run_id, seq, type, detail) select tenant_id, id, 1, 'queued', ?::jsonb from ins),
+     notified as (select pg_notify(?, ins.id::text) from ins)
+     select (select row_to_json(cfg) from cfg) as config, (select row_to_json(ins) from ins) as run, (select count(*) from notified) as notified`,
+    [
+      blueprint,
+      tenantId,
+      id,
+      blueprint,
+      JSON.stringify(runInput),
+      data.runAt ?? now,
+      data.budgetUsdCents ?? null,
+      defaults.budgetDefaultCents,
+      data.deadlineSeconds ?? null,
+      defaults.deadlineDefaultSeconds,
+      data.idempotencyKey ?? null,
+      source,
+      // created_at from here, at the millisecond precision keyset cursors carry: with now()'s
+      // microseconds, two runs in one millisecond could fall between pages.
+      now,
+      now,
+      JSON.stringify({ source, runAt: data.runAt ?? null }),
+      RUN_QUEUE_CHANNEL,
+    ],
   );
+  const config = result!.config;
   if (!config) throw new NotFoundError('Agent config');
   if (config.disabled_at) {
     throw new ConflictError(`The ${blueprint} config is disabled (${config.disable_reason ?? 'circuit breaker'}); enable it to run again.`);
   }
-  const id = randomUUID();
-  const inserted: Record<string, any>[] = await sql.execute(
-    // created_at from here, at the millisecond precision keyset cursors carry: with now()'s
-    // microseconds, two runs in one millisecond could fall between pages.
-    // event_seq starts at 1: the 'queued' event below, without a second update of the new row.
-    `insert into agent_runs (tenant_id, id, config_id, agent_blueprint, input, run_at, budget_usd_cents, deadline_seconds, idempotency_key, source, created_at, updated_at, event_seq)
-     values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, 1)
-     on conflict (tenant_id, agent_blueprint, idempotency_key) where idempotency_key is not null do nothing
-     returning *`,
-    [
-      tenantId,
-      id,
-      config.id,
-      blueprint,
-      JSON.stringify(runInput),
-      data.runAt ?? new Date(),
-      data.budgetUsdCents ?? (config.budget_default_cents === null ? null : Number(config.budget_default_cents)) ?? defaults.budgetDefaultCents,
-      data.deadlineSeconds ?? config.deadline_default_seconds ?? defaults.deadlineDefaultSeconds,
-      data.idempotencyKey ?? null,
-      source,
-      new Date(),
-      new Date(),
-    ],
-  );
-  if (inserted.length === 0) {
-    const [existing]: Record<string, any>[] = await sql.execute(
-      `select * from agent_runs where agent_blueprint = ? and idempotency_key = ?`,
-      [blueprint, data.idempotencyKey],
-    );
-    return { run: runFromRow(existing!), created: false };
-  }
-  // Ids only: the worker reads the rest in its own transaction. Sent when this commits.
-  await sql.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, id]);
-  await insertEvent(sql, tenantId, id, 1, 'queued', { source, runAt: data.runAt ?? null });
-  return { run: runFromRow(inserted[0]!), created: true };
+  if (result!.run) return { run: runFromRow(result!.run), created: true };
+  // The idempotency key was used before: that run is the answer.
+  const [existing]: Record<string, any>[] = await sql.execute(`select * from agent_runs where agent_blueprint = ? and idempotency_key = ?`, [
+    blueprint,
+    data.idempotencyKey,
+  ]);
+  return { run: runFromRow(existing!), created: false };
 }
 
 /** An agent_runs row (snake_case, as SQL returns it) as the entity the doors render. */
