@@ -125,7 +125,7 @@ function compile(expression: string): Compiled {
 }
 
 /** Wall-clock fields; month 1-12. */
-type Wall = { y: number; mo: number; d: number; h: number; mi: number; s: number };
+export type Wall = { y: number; mo: number; d: number; h: number; mi: number; s: number };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -133,7 +133,7 @@ function isUtc(timeZone: string): boolean {
   return timeZone === 'UTC' || timeZone === 'Etc/UTC';
 }
 
-function wallOf(ms: number, timeZone: string): Wall {
+export function wallOf(ms: number, timeZone: string): Wall {
   if (isUtc(timeZone)) {
     const d = new Date(ms);
     return { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() };
@@ -157,10 +157,10 @@ function wallOf(ms: number, timeZone: string): Wall {
   return { y: f.year!, mo: f.month!, d: f.day!, h: f.hour! % 24, mi: f.minute!, s: f.second! };
 }
 
-const wallMs = (w: Wall) => Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+export const wallMs = (w: Wall) => Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
 
 /** The zone's offset from UTC at an instant, in ms. */
-function offsetAt(ms: number, timeZone: string): number {
+export function offsetAt(ms: number, timeZone: string): number {
   return wallMs(wallOf(ms, timeZone)) - Math.floor(ms / 1000) * 1000;
 }
 
@@ -168,7 +168,7 @@ function offsetAt(ms: number, timeZone: string): number {
  * The instants showing this wall-clock time, earliest first: one, two (clocks fell back) or,
  * when the time was skipped, the instant as far past the jump as the time is past its start.
  */
-function instantsOf(w: Wall, timeZone: string): number[] {
+export function instantsOf(w: Wall, timeZone: string): number[] {
   const local = wallMs(w);
   if (isUtc(timeZone)) return [local];
   const DAY = 86_400_000;

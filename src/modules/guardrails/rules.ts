@@ -73,7 +73,15 @@ export const guardrailRules = z.array(guardrailRule).max(100);
 
 export type GuardrailRule = z.infer<typeof guardrailRule>;
 
+/** The rule of one type, e.g. `GuardrailRuleOf<'quiet_hours'>`. */
+export type GuardrailRuleOf<T extends GuardrailRule['type']> = Extract<GuardrailRule, { type: T }>;
+
 /** The rule language as JSON Schema, for docs and clients. */
 export function guardrailJsonSchema(): unknown {
   return z.toJSONSchema(guardrailRules, { io: 'input', unrepresentable: 'any' });
+}
+
+/** guardrailJsonSchema() as docs/guardrail-rules.schema.json holds it. */
+export function guardrailJsonSchemaText(): string {
+  return `${JSON.stringify(guardrailJsonSchema(), null, 2)}\n`;
 }
