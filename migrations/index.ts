@@ -2,6 +2,8 @@ import { Migration0001Foundation } from './0001_foundation';
 import { Migration0002SecretsAndConfigs } from './0002_secrets_and_configs';
 import { Migration0003Apps } from './0003_apps';
 import { Migration0004AgentRuns } from './0004_agent_runs';
+import { Migration0005RunPathTuning } from './0005_run_path_tuning';
+import { Migration0006Approvals } from './0006_approvals';
 
 // Explicit, ordered list: the migrator never globs the file system.
 export const migrations = [
@@ -9,4 +11,6 @@ export const migrations = [
   { name: '0002_secrets_and_configs', class: Migration0002SecretsAndConfigs },
   { name: '0003_apps', class: Migration0003Apps },
   { name: '0004_agent_runs', class: Migration0004AgentRuns },
+  { name: '0005_run_path_tuning', class: Migration0005RunPathTuning },
+  { name: '0006_approvals', class: Migration0006Approvals },
 ];

@@ -16,6 +16,24 @@ export type LlmCall = {
 };
 
 const MAX_BACKOFF_MS = 30_000;
+/** Clients kept per (key, base URL): building one costs more CPU than a short model call. */
+const MAX_CLIENTS = 256;
+const clients = new Map<string, Anthropic>();
+
+function clientFor(apiKey: string, baseUrl: string | undefined): Anthropic {
+  const id = `${baseUrl ?? ''}\n${apiKey}`;
+  let client = clients.get(id);
+  if (client) {
+    // Most recently used last, so the first entry is the one to drop.
+    clients.delete(id);
+  } else {
+    // The SDK's own spans stay off: the run's `chat` span (run-spans.ts) is the one, without content.
+    client = new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0, logLevel: 'off', openTelemetry: false });
+    if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value!);
+  }
+  clients.set(id, client);
+  return client;
+}
 // Key problems are the tenant's to fix; nothing else Anthropic says about a request is retryable
 // or the key's fault, so it is the config (model, tools, prompt) that is wrong.
 const AUTH_CATEGORIES = new Set(['invalid_key', 'revoked_or_expired', 'insufficient_permissions', 'quota_exhausted']);
@@ -26,8 +44,7 @@ const AUTH_CATEGORIES = new Set(['invalid_key', 'revoked_or_expired', 'insuffici
  * the rest end the run with a category.
  */
 export async function callModel(call: LlmCall): Promise<Message> {
-  // The SDK's own spans stay off: the run's `chat` span (run-spans.ts) is the one, without content.
-  const client = new Anthropic({ apiKey: call.apiKey, baseURL: call.baseUrl, maxRetries: 0, logLevel: 'off', openTelemetry: false });
+  const client = clientFor(call.apiKey, call.baseUrl);
   for (let attempt = 1; ; attempt++) {
     const remaining = call.deadlineAt.getTime() - Date.now();
     if (remaining <= 0) throw new RunFailure('timeout', 'The run reached its deadline before the model answered.');
