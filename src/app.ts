@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Config } from './config/config';
 import { createOrm, type Orm } from './db/orm';
 import { createTracing, type Tracing } from './platform/tracing';
+import { Redis } from 'ioredis';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './modules/guardrails/rate-limiter';
 import { createBus, type Bus } from './platform/bus';
 import type { MasterKeyring } from './platform/crypto';
 import { SecretBox } from './platform/secret-box';
@@ -21,6 +23,8 @@ import { ContactService } from './modules/contacts/contact.service';
 import { RunService } from './modules/runs/run.service';
 import { AppProber } from './modules/apps/app-prober';
 import { RunScheduler } from './modules/runs/run-scheduler';
+import { ApprovalService } from './modules/approvals/approval.service';
+import { ApprovalExpirer } from './modules/approvals/approval-expirer';
 import { createMcpConnector, type McpConnector } from './platform/mcp/mcp-connector';
 import type { SafeFetchOptions } from './platform/outbound/safe-fetch';
 import { createHttpServer, type HttpServer } from './http/server';
@@ -43,6 +47,8 @@ export type App = {
   log: Logger;
   /** Spans of agent runs; a no-op tracer unless an OTLP endpoint is configured. */
   tracing: Tracing;
+  /** Guardrail rate limits: shared by every process through Redis, in process without it. */
+  rateLimiter: RateLimiter;
   close(): Promise<void>;
 };
 
@@ -89,8 +95,12 @@ export async function createApp(options: {
   const apps = new AppService({ orm, secrets, mcp, probeIntervalMs: config.apps.probeIntervalMs });
   const contacts = new ContactService({ orm });
   const runs = new RunService({ orm, bus, onPublishError: onError });
-  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs };
+  const approvals = new ApprovalService({ orm, bus, onPublishError: onError });
+  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs, approvals };
   const tracing = createTracing({ endpoint: config.otlpEndpoint, serviceName: 'runlane', serviceVersion: VERSION });
+  const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : null;
+  rateLimitRedis?.on('error', (err) => log.warn({ err: err.message }, 'rate limiter redis error'));
+  const rateLimiter: RateLimiter = rateLimitRedis ? new RedisRateLimiter(rateLimitRedis) : new MemoryRateLimiter();
   return {
     config,
     databaseUrl: options.databaseUrl,
@@ -102,7 +112,9 @@ export async function createApp(options: {
     secrets,
     log,
     tracing,
+    rateLimiter,
     async close() {
+      rateLimitRedis?.disconnect();
       await authenticator.stop();
       await tracing.shutdown().catch((err) => log.warn({ err: (err as Error).message }, 'could not send the last spans'));
       await bus.close();
@@ -132,6 +144,17 @@ export function createRunScheduler(app: App): RunScheduler {
     tickMs: 1_000,
     batchSize: 50,
     onError: (err) => app.log.error({ err }, 'schedule fire failed'),
+  });
+}
+
+/** The expiry of pending approvals past their deadline; worker processes start it (any number). */
+export function createApprovalExpirer(app: App): ApprovalExpirer {
+  return new ApprovalExpirer({
+    orm: app.orm,
+    approvals: app.services.approvals,
+    tickMs: app.config.approvals.expiryTickMs,
+    batchSize: 100,
+    onError: (err) => app.log.error({ err }, 'approval expiry failed'),
   });
 }
 

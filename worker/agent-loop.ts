@@ -6,6 +6,7 @@ import { affordableOutputTokens, costCents, priceOf, tokenCounts, type ModelPric
 import { callModel } from './llm';
 import type { LogBuffer } from './log-buffer';
 import type { RunSpans } from './run-spans';
+import type { ToolGuard } from './tool-guard';
 import { RunAborted, RunFailure } from './run-failure';
 
 /** Below this many affordable output tokens a model call is not worth making. */
@@ -29,6 +30,8 @@ export type LoopInput = {
   journal: RunJournal;
   log: LogBuffer;
   spans: RunSpans;
+  /** The guardrails, before every tool call that is not replayed. */
+  guard: ToolGuard;
   apiKey: string;
   anthropicBaseUrl?: string;
   /** Aborts on cancel, lost lease or shutdown. */
@@ -138,14 +141,21 @@ export async function runAgentLoop(run: LoopInput): Promise<LoopResult> {
     const results: ToolResultBlockParam[] = [];
     for (const use of toolUses) {
       seq++;
-      results.push(await toolStep(run, recorded, seq, use));
+      results.push(await toolStep(run, recorded, seq, use, spent));
     }
     messages.push({ role: 'user', content: results });
   }
 }
 
-async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq: number, use: ToolUseBlock): Promise<ToolResultBlockParam> {
+async function toolStep(
+  run: LoopInput,
+  recorded: Map<number, RecordedStep>,
+  seq: number,
+  use: ToolUseBlock,
+  spent: number,
+): Promise<ToolResultBlockParam> {
   const input = (use.input ?? {}) as Record<string, unknown>;
+  // The hash covers what the model asked for; a reviewer's edit is journaled beside it.
   const hash = contentHash({ seq, kind: 'tool', id: use.id, name: use.name, input });
   const stepName = `tool:${seq}:${use.name}`;
   const journaled = recorded.get(seq);
@@ -153,25 +163,32 @@ async function toolStep(run: LoopInput, recorded: Map<number, RecordedStep>, seq
     await divergenceCheck(run, journaled, seq, hash);
     return journaled.output as ToolResultBlockParam;
   }
+  const verdict = await run.guard.check({ seq, tool: use.name, toolUseId: use.id, input, costSoFarUsdCents: spent });
   const startedAt = new Date();
-  run.log.line('tool', stepName, `→ ${use.name} ${clip(JSON.stringify(input), 500)}`);
-  const { content, isError } = await run.spans.tool(use.name, use.id, () => executeTool(run, use.name, input));
-  const result: ToolResultBlockParam = { type: 'tool_result', tool_use_id: use.id, content, ...(isError ? { is_error: true } : {}) };
-  run.log.line('tool', stepName, `← ${use.name} ${isError ? 'error' : 'ok'}: ${clip(content, 500)}`);
+  let result: ToolResultBlockParam;
+  if (verdict.run) {
+    run.log.line('tool', stepName, `→ ${use.name}${verdict.edited ? ' (input edited by the approver)' : ''} ${clip(JSON.stringify(verdict.input), 500)}`);
+    const { content, isError } = await run.spans.tool(use.name, use.id, () => executeTool(run, use.name, verdict.input));
+    result = { type: 'tool_result', tool_use_id: use.id, content, ...(isError ? { is_error: true } : {}) };
+    run.log.line('tool', stepName, `← ${use.name} ${isError ? 'error' : 'ok'}: ${clip(content, 500)}`);
+  } else {
+    result = { type: 'tool_result', tool_use_id: use.id, content: verdict.rejection, is_error: true };
+    run.log.line('tool', stepName, `✗ ${use.name}: ${verdict.rejection}`);
+  }
   const step = {
     seq,
     kind: 'tool' as const,
     name: use.name,
     contentHash: hash,
-    input: { id: use.id, name: use.name, input },
+    input: { id: use.id, name: use.name, input, ...(verdict.run && verdict.edited ? { executedInput: verdict.input, edited: true } : {}) },
     output: result,
-    isError,
+    isError: result.is_error === true,
     model: null,
     tokens: NO_TOKENS,
     costUsdCents: 0,
     startedAt,
   };
-  await run.journal.recordStep(step, await run.log.drain());
+  await run.journal.recordStep(step, await run.log.drain(), verdict.event);
   return result;
 }
 

@@ -9,7 +9,9 @@ import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, type RunCancelled } from '../src/modu
 import { runAgentLoop } from './agent-loop';
 import { LogBuffer } from './log-buffer';
 import { RunSpans } from './run-spans';
-import { RunAborted, RunFailure } from './run-failure';
+import { RunAborted, RunDeferred, RunFailure, RunWaiting } from './run-failure';
+import { ToolGuard } from './tool-guard';
+import { compileGuardrails } from '../src/modules/guardrails/guardrail-engine';
 import { assembleRunTools, type RunTools } from './run-tools';
 
 /** Attempts after which an unexpected error fails the run instead of handing it back. */
@@ -133,6 +135,16 @@ export class AgentPool {
         journal,
         log,
         spans,
+        guard: new ToolGuard({
+          orm: this.app.orm,
+          tenantId: lease.tenantId,
+          runId: lease.id,
+          // A config without rules of its own has its blueprint's.
+          rules: compileGuardrails(agentConfig.guardrails.length ? agentConfig.guardrails : blueprint.guardrails, `${agentConfig.id}:${agentConfig.version}`),
+          rateLimiter: this.app.rateLimiter,
+          tenantTimezone: agentConfig.tenantTimezone,
+          journal,
+        }),
         apiKey,
         anthropicBaseUrl: config.anthropicBaseUrl,
         signal,
@@ -154,9 +166,15 @@ export class AgentPool {
   private async settle(
     err: unknown,
     context: { journal: RunJournal; log: LogBuffer; signal: AbortSignal; leaseSignal: AbortSignal; attempts: number },
-  ): Promise<{ outcome: 'failed' | 'released' | 'aborted'; category?: string }> {
+  ): Promise<{ outcome: 'failed' | 'released' | 'waiting' | 'aborted'; category?: string }> {
     const { journal, log, signal, leaseSignal, attempts } = context;
     try {
+      // Paused at an approval gate: the journal already made the run 'waiting', without its lease.
+      if (err instanceof RunWaiting) return { outcome: 'waiting' };
+      if (err instanceof RunDeferred) {
+        await journal.release(`deferred by a guardrail: ${err.reason}`, Math.max(0, err.until.getTime() - Date.now()), { extendDeadline: true });
+        return { outcome: 'released' };
+      }
       if (err instanceof LeaseLostError || err instanceof RunAborted || signal.aborted) {
         // Cancelled or taken away: the run is someone else's now. Shutting down: hand it back.
         if (!(leaseSignal.reason instanceof ShutdownError)) return { outcome: 'aborted' };

@@ -18,3 +18,22 @@ export class RunAborted extends Error {
     this.name = 'RunAborted';
   }
 }
+
+/** The run waits for a person's decision on a tool call; the journal already moved it to 'waiting'. */
+export class RunWaiting extends Error {
+  constructor(readonly approvalId: string) {
+    super('run waiting for approval');
+    this.name = 'RunWaiting';
+  }
+}
+
+/** A guardrail deferred the run (quiet hours): it goes back to the queue until `until`. */
+export class RunDeferred extends Error {
+  constructor(
+    readonly until: Date,
+    readonly reason: string,
+  ) {
+    super(`run deferred until ${until.toISOString()}`);
+    this.name = 'RunDeferred';
+  }
+}

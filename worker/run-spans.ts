@@ -90,7 +90,7 @@ export class RunSpans {
   }
 
   /** Ends the attempt's span with how it ended. */
-  end(outcome: 'succeeded' | 'failed' | 'released' | 'aborted', category?: string): void {
+  end(outcome: 'succeeded' | 'failed' | 'released' | 'waiting' | 'aborted', category?: string): void {
     this.root.setAttribute('runlane.run.outcome', outcome);
     if (outcome === 'failed') {
       this.root.setAttribute('error.type', category ?? 'internal');

@@ -1,4 +1,4 @@
-import { createApp, createAppHttpServer, createAppProber, createRunScheduler, type App } from '../app';
+import { createApp, createAppHttpServer, createAppProber, createApprovalExpirer, createRunScheduler, type App } from '../app';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import { AgentPool } from '../../worker/agent-pool';
 import type { CommandArgs } from './index';
@@ -38,6 +38,9 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     const scheduler = createRunScheduler(app);
     scheduler.start();
     closers.push(() => scheduler.stop());
+    const expirer = createApprovalExpirer(app);
+    expirer.start();
+    closers.push(() => expirer.stop());
     pool = new AgentPool(app, config.worker.slots);
     await pool.start();
     const running = pool;

@@ -64,6 +64,7 @@ const environmentSchema = z.object({
   RUNLANE_APP_PROBE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   RUNLANE_APP_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RUNLANE_APP_PROBER_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+  RUNLANE_APPROVAL_EXPIRY_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   RUNLANE_RUN_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   RUNLANE_RUN_RENEW_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   RUNLANE_RUN_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -100,6 +101,8 @@ export type Config = {
   runs: { leaseSeconds: number; renewEveryMs: number; pollEveryMs: number; maxTokens: number };
   /** Tenant MCP servers: how often each is probed, how long a probe may take, how often workers look. */
   apps: { probeIntervalMs: number; probeTimeoutMs: number; proberTickMs: number };
+  /** How often workers look for pending approvals past their deadline. */
+  approvals: { expiryTickMs: number };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
   providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       probeTimeoutMs: e.RUNLANE_APP_PROBE_TIMEOUT_MS,
       proberTickMs: e.RUNLANE_APP_PROBER_TICK_MS,
     },
+    approvals: { expiryTickMs: e.RUNLANE_APPROVAL_EXPIRY_TICK_MS },
     providerUrls: {
       cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,
       github: e.RUNLANE_PROVIDER_URL_GITHUB,

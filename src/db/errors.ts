@@ -110,6 +110,7 @@ function pgCodeError(err: unknown): DomainError | undefined {
   switch (code) {
     case '22021': // character_not_in_repertoire, e.g. a NUL byte in text
     case '08P01': // protocol_violation: what pg reports for a NUL byte in a parameter
+    case '22P05': // untranslatable_character: \u0000 in a JSON value stored as jsonb
       return new InputError('Text must not contain NUL characters or invalid UTF-8.');
     case '22P02': // invalid_text_representation, e.g. a malformed uuid
     case '22007': // invalid_datetime_format

@@ -41,6 +41,13 @@ export function afterFilter(after: string | null | undefined): object {
   };
 }
 
+/** afterFilter for plain SQL (`?` placeholders); null when there is no cursor. */
+export function afterCondition(after: string | null | undefined): { sql: string; params: unknown[] } | null {
+  if (!after) return null;
+  const key = decodeCursor(after);
+  return { sql: '(created_at, id) < (?::timestamptz, ?::uuid)', params: [key.createdAt, key.id] };
+}
+
 /** Builds a page from rows fetched with limit size + 1. */
 export function toPage<T extends Keyset>(rows: T[], size: number): Page<T> {
   const nodes = rows.slice(0, size);

@@ -6,6 +6,7 @@ import '../graphql/node';
 // Every module's schema file, for its side effect of registering types and fields.
 import '../modules/accounts/accounts.schema';
 import '../modules/apps/apps.schema';
+import '../modules/approvals/approvals.schema';
 import '../modules/audit/audit.schema';
 import '../modules/configs/configs.schema';
 import '../modules/contacts/contacts.schema';

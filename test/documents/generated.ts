@@ -166,6 +166,61 @@ export type AppTool = {
   title?: Maybe<Scalars['String']['output']>;
 };
 
+/** A tool call an approval_gate rule paused until a person decides; the run waits meanwhile. */
+export type Approval = Node & {
+  __typename?: 'Approval';
+  /** The run’s cost when it paused, US cents. */
+  costSoFarUsdCents: Scalars['Float']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The deciding account’s name, or "system:expiry". */
+  decidedBy?: Maybe<Scalars['String']['output']>;
+  /** Arguments the approver substituted; null when approved as asked. */
+  decidedInput?: Maybe<Scalars['JSON']['output']>;
+  decisionNote?: Maybe<Scalars['String']['output']>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** The arguments the model asked for. */
+  input: Scalars['JSON']['output'];
+  onReject: ApprovalOnReject;
+  reason: Scalars['String']['output'];
+  /** Position of the approval_gate rule in the config’s guardrails. */
+  ruleIndex: Scalars['Int']['output'];
+  run: Run;
+  status: ApprovalStatus;
+  /** The journal position of the paused call. */
+  stepSeq: Scalars['Int']['output'];
+  tool: Scalars['String']['output'];
+  uuid: Scalars['UUID']['output'];
+};
+
+export type ApprovalConnection = {
+  __typename?: 'ApprovalConnection';
+  edges: Array<ApprovalEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ApprovalDecision =
+  | 'APPROVE'
+  | 'REJECT';
+
+export type ApprovalEdge = {
+  __typename?: 'ApprovalEdge';
+  cursor: Scalars['String']['output'];
+  node: Approval;
+};
+
+/** What a rejection does: fail the run, or tell the model the call was refused and go on. */
+export type ApprovalOnReject =
+  | 'FAIL'
+  | 'INFORM_MODEL';
+
+export type ApprovalStatus =
+  | 'APPROVED'
+  | 'EXPIRED'
+  | 'PENDING'
+  | 'REJECTED';
+
 /** One secret or config operation: who, what, when, on which target. Never a secret. */
 export type AuditEvent = {
   __typename?: 'AuditEvent';
@@ -264,6 +319,8 @@ export type CreateAccountInput = {
 };
 
 export type CreateAccountResult = AccountWithToken | ConflictError | InputError;
+
+export type DecideApprovalResult = Approval | ConflictError | InputError | NotFoundError;
 
 export type DeleteAccountResult = DeletedAccount | NotFoundError;
 
@@ -428,6 +485,8 @@ export type Mutation = {
   cancelRun: CancelRunResult;
   /** Creates an account and reveals its token once. Scopes must be ones the caller holds. */
   createAccount: CreateAccountResult;
+  /** Approves (optionally with edited arguments) or rejects a pending approval; the run resumes on any worker. */
+  decideApproval: DecideApprovalResult;
   deleteAccount: DeleteAccountResult;
   deleteAgentConfig: DeleteAgentConfigResult;
   /** Hard delete; answers the app as it was. */
@@ -473,6 +532,14 @@ export type MutationCancelRunArgs = {
 
 export type MutationCreateAccountArgs = {
   input: CreateAccountInput;
+};
+
+
+export type MutationDecideApprovalArgs = {
+  decision: ApprovalDecision;
+  id: Scalars['ID']['input'];
+  input?: InputMaybe<Scalars['JSON']['input']>;
+  note?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -621,6 +688,9 @@ export type Query = {
   agentConfig?: Maybe<AgentConfig>;
   agentConfigs: Array<AgentConfig>;
   app?: Maybe<App>;
+  approval?: Maybe<Approval>;
+  /** Newest first. */
+  approvals: ApprovalConnection;
   /** The tenant’s apps, newest first. */
   apps: QueryAppsConnection;
   /** The tenant audit log, newest first. */
@@ -663,6 +733,20 @@ export type QueryAgentConfigArgs = {
 
 export type QueryAppArgs = {
   slug: Scalars['String']['input'];
+};
+
+
+export type QueryApprovalArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryApprovalsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<ApprovalStatus>;
 };
 
 

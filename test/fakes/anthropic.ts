@@ -207,6 +207,11 @@ export interface FakeAnthropic {
   setKeyBehaviour(key: string, behaviour: Behaviour): void;
   /** Queue replies for POST /v1/messages made with this key (one reply per request). */
   script(key: string, replies: FakeReply[]): void;
+  /**
+   * Answers POST /v1/messages made with this key by looking at the request, once its script is
+   * used up: for many concurrent runs on one key, where a queue's order would be a race.
+   */
+  respond(key: string, responder: (request: { messages: { role: string; content: unknown }[] }) => FakeReply): void;
   /** Requests to one path (and method, GET by default for /v1/models*, POST otherwise). */
   requestsTo(path: string, method?: string): RecordedRequest[];
   /** Forget recorded requests, scripts and key behaviours; models back to the defaults. */
@@ -376,6 +381,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   const requests: RecordedRequest[] = [];
   const keys = new Map<string, Behaviour>();
   const scripts = new Map<string, FakeReply[]>();
+  const responders = new Map<string, (request: MessageRequest) => FakeReply>();
   let models = [...DEFAULT_MODELS];
 
   /** Answers with an error, destroys the socket ('drop'), or never answers ('hang'). */
@@ -432,7 +438,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         const message = buildMessage(reply, request);
         return request.stream === true ? streamMessage(res, message) : sendJson(res, 200, message);
       };
-      return answer(scripts.get(apiKey)?.shift() ?? textReply(DEFAULT_REPLY_TEXT));
+      return answer(scripts.get(apiKey)?.shift() ?? responders.get(apiKey)?.(request) ?? textReply(DEFAULT_REPLY_TEXT));
     }
     return sendError(res, anthropicErrors.notFound('Not Found'));
   }
@@ -494,6 +500,9 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     script(key, replies) {
       scripts.set(key, [...(scripts.get(key) ?? []), ...replies]);
     },
+    respond(key, responder) {
+      responders.set(key, responder as (request: MessageRequest) => FakeReply);
+    },
     requestsTo(path, method) {
       const wanted = method ?? (path.startsWith('/v1/models') ? 'GET' : 'POST');
       return requests.filter((r) => r.path === path && r.method === wanted.toUpperCase());
@@ -502,6 +511,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
       requests.length = 0;
       keys.clear();
       scripts.clear();
+      responders.clear();
       models = [...DEFAULT_MODELS];
     },
     close() {

@@ -1,3 +1,4 @@
+import type { GuardrailRule } from '../guardrails/rules';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
@@ -72,7 +73,18 @@ async function firstFireAfterNow(em: TenantEm, tenantId: string, schedule: strin
 }
 
 /** What a worker needs of a config to run it. */
-export type RunConfig = { model: string | null; systemPrompt: string | null; tools: string[]; byokStatus: ByokStatus };
+export type RunConfig = {
+  id: string;
+  /** Changes with every write of the config: compiled guardrails are cached by (id, version). */
+  version: number;
+  model: string | null;
+  systemPrompt: string | null;
+  tools: string[];
+  guardrails: GuardrailRule[];
+  byokStatus: ByokStatus;
+  /** The tenant's time zone, for quiet hours without their own. */
+  tenantTimezone: string;
+};
 
 export class AgentConfigService {
   constructor(private readonly deps: { orm: Orm; secrets: SecretBox; probe: KeyProber }) {}
@@ -223,11 +235,22 @@ export class AgentConfigService {
    */
   async forRunIn(sql: SqlRunner, tenantId: string, configId: string): Promise<{ config: RunConfig | null; apiKey: string | null }> {
     const [row] = await sql.execute<Record<string, any>[]>(
-      `select id, agent_blueprint, model, system_prompt, tools, byok_status, byok_key_ciphertext from agent_configs where id = ?`,
+      `select c.id, c.version, c.agent_blueprint, c.model, c.system_prompt, c.tools, c.guardrails, c.byok_status, c.byok_key_ciphertext, t.timezone
+         from agent_configs c join tenants t on t.id = c.tenant_id
+        where c.id = ?`,
       [configId],
     );
     if (!row) return { config: null, apiKey: null };
-    const config: RunConfig = { model: row.model, systemPrompt: row.system_prompt, tools: row.tools ?? [], byokStatus: row.byok_status };
+    const config: RunConfig = {
+      id: row.id,
+      version: row.version,
+      model: row.model,
+      systemPrompt: row.system_prompt,
+      tools: row.tools ?? [],
+      guardrails: row.guardrails ?? [],
+      byokStatus: row.byok_status,
+      tenantTimezone: row.timezone,
+    };
     if (!row.byok_key_ciphertext || row.byok_status !== 'active') return { config, apiKey: null };
     const location = byokLocation({ tenantId, id: row.id } as AgentConfig);
     return { config, apiKey: await this.deps.secrets.decrypt(sql, location, Buffer.from(row.byok_key_ciphertext)) };

@@ -176,10 +176,18 @@ export function compileGuardrails(rules: readonly GuardrailRule[], cacheKey?: st
   return compiled;
 }
 
-/** The decision on one tool call: the first rule that does not allow it decides. */
-export async function evaluateGuardrails(compiled: CompiledGuardrails, call: GuardrailCall, ctx: GuardrailContext): Promise<GuardrailDecision> {
-  for (const check of compiled.checks) {
-    let decision = check(call, ctx);
+/**
+ * The decision on one tool call: the first rule that does not allow it decides. `fromRule` skips
+ * the rules before it: a call a person approved goes on from the rule after its approval gate.
+ */
+export async function evaluateGuardrails(
+  compiled: CompiledGuardrails,
+  call: GuardrailCall,
+  ctx: GuardrailContext,
+  fromRule = 0,
+): Promise<GuardrailDecision> {
+  for (let i = fromRule; i < compiled.checks.length; i++) {
+    let decision = compiled.checks[i]!(call, ctx);
     // Only rate limits are asynchronous; awaiting the others would cost a microtask each.
     if (decision instanceof Promise) decision = await decision;
     if (decision) return decision;

@@ -3,6 +3,7 @@ import { inTenantSql, type SqlRunner } from '../../db/tenant-transaction';
 import type { Bus } from '../../platform/bus';
 import { LeaseLostError, type Lease } from '../../platform/lease-queue';
 import { recordAuditSql } from '../audit/audit.service';
+import { requestApprovalIn, type Approval, type ApprovalRequest } from '../approvals/approval';
 import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
 import { appendEvent, readSteps, type StepView } from './run.service';
@@ -60,9 +61,11 @@ type JournalWrite = {
   /** More columns of the run row to return. */
   returning?: string;
   lines?: LogLineInput[];
-  event?: { type: string; detail: Record<string, unknown> };
+  event?: JournalEvent;
   step?: StepRecord;
 };
+
+export type JournalEvent = { type: string; detail: Record<string, unknown> };
 
 /** A step's column values (seq … started_at) and the payloads that spill to agent_step_payloads. */
 function stepValues(step: StepRecord): { row: unknown[]; spilled: ['input' | 'output', string][] } {
@@ -142,12 +145,33 @@ export class RunJournal {
     });
   }
 
-  /** Journals a finished step, with its log lines, and adds its tokens and cost to the run, atomically. */
-  async recordStep(step: StepRecord, lines: LogLineInput[] = []): Promise<void> {
+  /**
+   * Journals a finished step, with its log lines (and the event that allowed it, if any), and adds
+   * its tokens and cost to the run, atomically.
+   */
+  async recordStep(step: StepRecord, lines: LogLineInput[] = [], event?: JournalEvent): Promise<void> {
     await this.fenced(async (sql) => {
       const totals = totalsOf(step);
-      await this.write(sql, { set: totals.set, params: totals.params, lines, step });
+      await this.write(sql, { set: totals.set, params: totals.params, lines, step, event });
     });
+  }
+
+  /**
+   * Pauses the run at an approval gate, in one transaction: the decision event, the approval
+   * (one per call: a replay reaching the same call finds it), and the run to 'waiting' without
+   * its lease. A decision on the approval puts the run back in the queue.
+   */
+  async awaitApproval(decision: JournalEvent, request: ApprovalRequest, lines: LogLineInput[] = []): Promise<Approval> {
+    return this.fenced(async (em) => {
+      await this.write(em, {
+        set: `status = 'waiting', lease_token = null, lease_owner = null, lease_expires_at = null`,
+        lines,
+        event: decision,
+      });
+      const { approval } = await requestApprovalIn(em, this.lease.tenantId, request);
+      await this.appendEvent(em, 'approval_requested', { approvalId: approval.id, seq: request.stepSeq, tool: request.tool });
+      return approval;
+    }, 'waiting');
   }
 
   async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
@@ -230,13 +254,15 @@ export class RunJournal {
    * Gives the run back to the queue (worker shutting down, or an unexpected error worth another
    * attempt): another worker claims it after `delayMs` and replays the journal.
    */
-  async release(reason: string, delayMs = 0): Promise<void> {
+  async release(reason: string, delayMs = 0, options: { extendDeadline?: boolean } = {}): Promise<void> {
     await this.fenced(async (em) => {
       await this.write(em, {
+        // A deferral (quiet hours) is not the run's own slowness: its deadline moves with it.
         set: `status = 'queued', lease_token = null, lease_owner = null, lease_expires_at = null,
-              run_at = now() + make_interval(secs => ?::double precision)`,
-        params: [delayMs / 1000],
-        event: { type: 'released', detail: { reason } },
+              run_at = now() + make_interval(secs => ?::double precision),
+              deadline_at = deadline_at + make_interval(secs => ?::double precision)`,
+        params: [delayMs / 1000, options.extendDeadline ? delayMs / 1000 : 0],
+        event: { type: 'released', detail: { reason, ...(delayMs ? { delayMs } : {}) } },
       });
       await em.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, this.lease.id]);
     }, 'queued');
