@@ -4,6 +4,7 @@ import { Migration0003Apps } from './0003_apps';
 import { Migration0004AgentRuns } from './0004_agent_runs';
 import { Migration0005RunPathTuning } from './0005_run_path_tuning';
 import { Migration0006Approvals } from './0006_approvals';
+import { Migration0007LogRetention } from './0007_log_retention';
 
 // Explicit, ordered list: the migrator never globs the file system.
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   { name: '0004_agent_runs', class: Migration0004AgentRuns },
   { name: '0005_run_path_tuning', class: Migration0005RunPathTuning },
   { name: '0006_approvals', class: Migration0006Approvals },
+  { name: '0007_log_retention', class: Migration0007LogRetention },
 ];

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Config } from './config/config';
 import { createOrm, type Orm } from './db/orm';
 import { createTracing, type Tracing } from './platform/tracing';
+import { RunStreamService } from './modules/logs/run-stream';
+import { ACCOUNT_CHANGED, type AccountChanged } from './modules/accounts/account.service';
 import { Redis } from 'ioredis';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './modules/guardrails/rate-limiter';
 import { createBus, type Bus } from './platform/bus';
@@ -25,6 +27,8 @@ import { AppProber } from './modules/apps/app-prober';
 import { RunScheduler } from './modules/runs/run-scheduler';
 import { ApprovalService } from './modules/approvals/approval.service';
 import { ApprovalExpirer } from './modules/approvals/approval-expirer';
+import { LogService } from './modules/logs/log.service';
+import { LogRetention } from './modules/logs/log-retention';
 import { createMcpConnector, type McpConnector } from './platform/mcp/mcp-connector';
 import type { SafeFetchOptions } from './platform/outbound/safe-fetch';
 import { createHttpServer, type HttpServer } from './http/server';
@@ -96,7 +100,9 @@ export async function createApp(options: {
   const contacts = new ContactService({ orm });
   const runs = new RunService({ orm, bus, onPublishError: onError });
   const approvals = new ApprovalService({ orm, bus, onPublishError: onError });
-  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs, approvals };
+  const logs = new LogService({ orm });
+  const runStreams = new RunStreamService({ orm, bus, runs, maxBufferedLines: config.subscriberBufferLines });
+  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs, approvals, logs, runStreams };
   const tracing = createTracing({ endpoint: config.otlpEndpoint, serviceName: 'runlane', serviceVersion: VERSION });
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : null;
   rateLimitRedis?.on('error', (err) => log.warn({ err: err.message }, 'rate limiter redis error'));
@@ -158,10 +164,22 @@ export function createApprovalExpirer(app: App): ApprovalExpirer {
   });
 }
 
+/** The log retention sweeper; worker processes start it (any number), and it idles when retention is 0. */
+export function createLogRetention(app: App): LogRetention {
+  return new LogRetention({
+    orm: app.orm,
+    retentionDays: app.config.logs.retentionDays,
+    tickMs: app.config.logs.sweepTickMs,
+    batchSize: 5_000,
+    onError: (err) => app.log.error({ err }, 'log retention sweep failed'),
+  });
+}
+
 export function createAppHttpServer(app: App): HttpServer {
   return createHttpServer({
     services: app.services,
     authenticate: (token, context) => app.authenticator.authenticate(token, context),
+    accountChanges: (handler) => app.bus.subscribe(ACCOUNT_CHANGED, (message) => handler((message as AccountChanged).accountId)),
     limits: {
       complexity: app.config.graphql.maxComplexity,
       depth: app.config.graphql.maxDepth,

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     http = createHttpServer({
       services: a.services,
       authenticate: async (_token, context) => ({ ...principal, authMethod: context.method }),
+      accountChanges: async () => async () => {},
       limits: { complexity: a.config.graphql.maxComplexity, depth: a.config.graphql.maxDepth, breadth: 200 },
       graphiql: a.config.graphql.graphiql,
       onError: (err, requestId) => a.log.error({ err, requestId }, 'request failed'),

@@ -5,6 +5,7 @@ import { migrateCommand } from './migrate';
 import { tenantCommand } from './tenant';
 import { accountCommand } from './account';
 import { keysCommand } from './keys';
+import { logsCommand } from './logs';
 
 const USAGE = `runlane — control plane for agent runs and workflows
 
@@ -18,6 +19,9 @@ Usage:
   runlane account list [--tenant SLUG] [--json]
   runlane account rotate <account-id> [--tenant SLUG] [--json]
   runlane keys rotate-master    rewrap every tenant data key under the current master key
+  runlane logs <run-id> --server URL --token T [--follow] [--after CURSOR] [--json]
+                                print a run's log from a running server; --follow tails it until the run
+                                ends and resumes after a dropped connection
 
 Configuration comes from the environment; see README.md.`;
 
@@ -32,6 +36,10 @@ const options: ParseArgsConfig['options'] = {
   owner: { type: 'string' },
   scopes: { type: 'string' },
   'expires-at': { type: 'string' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+  after: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -64,6 +72,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await accountCommand(args);
       case 'keys':
         return await keysCommand(args);
+      case 'logs':
+        return await logsCommand(args);
       default:
         throw new CliError(`Unknown command: ${command}\n\n${USAGE}`, 2);
     }

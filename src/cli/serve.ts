@@ -1,4 +1,4 @@
-import { createApp, createAppHttpServer, createAppProber, createApprovalExpirer, createRunScheduler, type App } from '../app';
+import { createApp, createAppHttpServer, createAppProber, createApprovalExpirer, createLogRetention, createRunScheduler, type App } from '../app';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import { AgentPool } from '../../worker/agent-pool';
 import type { CommandArgs } from './index';
@@ -41,6 +41,9 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
     const expirer = createApprovalExpirer(app);
     expirer.start();
     closers.push(() => expirer.stop());
+    const retention = createLogRetention(app);
+    retention.start();
+    closers.push(() => retention.stop());
     pool = new AgentPool(app, config.worker.slots);
     await pool.start();
     const running = pool;

@@ -65,6 +65,9 @@ const environmentSchema = z.object({
   RUNLANE_APP_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RUNLANE_APP_PROBER_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   RUNLANE_APPROVAL_EXPIRY_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+  RUNLANE_SUBSCRIBER_BUFFER_LINES: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  RUNLANE_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  RUNLANE_LOG_SWEEP_TICK_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
   RUNLANE_RUN_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   RUNLANE_RUN_RENEW_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   RUNLANE_RUN_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -103,6 +106,10 @@ export type Config = {
   apps: { probeIntervalMs: number; probeTimeoutMs: number; proberTickMs: number };
   /** How often workers look for pending approvals past their deadline. */
   approvals: { expiryTickMs: number };
+  /** Lines a live log subscriber may fall behind by before it is closed (and resumes from its cursor). */
+  subscriberBufferLines: number;
+  /** Log lines older than retentionDays are deleted (0: kept forever); workers look every sweepTickMs. */
+  logs: { retentionDays: number; sweepTickMs: number };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
   providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
@@ -162,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       proberTickMs: e.RUNLANE_APP_PROBER_TICK_MS,
     },
     approvals: { expiryTickMs: e.RUNLANE_APPROVAL_EXPIRY_TICK_MS },
+    subscriberBufferLines: e.RUNLANE_SUBSCRIBER_BUFFER_LINES,
+    logs: { retentionDays: e.RUNLANE_LOG_RETENTION_DAYS, sweepTickMs: e.RUNLANE_LOG_SWEEP_TICK_MS },
     providerUrls: {
       cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,
       github: e.RUNLANE_PROVIDER_URL_GITHUB,

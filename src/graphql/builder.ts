@@ -90,3 +90,4 @@ export const builder = new SchemaBuilder<Builder>({
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -31,6 +31,8 @@ const domainCodes: Record<string, string> = {
 export function createGraphQLDoor(deps: {
   services: Services;
   authenticate: Authenticate;
+  /** Announcements that an account's tokens or grants changed (ACCOUNT_CHANGED on the bus). */
+  accountChanges: (handler: (accountId: string) => void) => Promise<() => Promise<void>>;
   limits: GraphQLContext['limits'];
   graphiql: boolean;
   onError: (err: unknown, requestId?: string) => void;
@@ -88,6 +90,19 @@ export function createGraphQLDoor(deps: {
 
   function attachWebSocket(server: Server) {
     const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+    // Who each socket authenticated as, to check again when that account changes.
+    const credentials = new WeakMap<WebSocket, { accountId: string; token: string; ip: string | null }>();
+    const detachAccounts = deps.accountChanges((accountId) => {
+      for (const socket of wss.clients) {
+        const held = credentials.get(socket);
+        if (held?.accountId !== accountId) continue;
+        // Paused, revoked, expired, deleted or rotated: a token that no longer authenticates
+        // loses its open socket and every subscription on it.
+        void principalFromToken(held.token, held.ip, 'websocket').then((principal) => {
+          if (!principal) socket.close(4403, 'Forbidden');
+        });
+      }
+    });
     server.on('upgrade', (req, socket, head) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (path !== '/graphql') {
@@ -97,7 +112,7 @@ export function createGraphQLDoor(deps: {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     });
 
-    type Extra = { request: IncomingMessage; principal?: Principal };
+    type Extra = { request: IncomingMessage; socket: WebSocket; principal?: Principal };
     useServer<Record<string, unknown>, Extra>(
       {
         execute: (args: any) => args.rootValue.execute(args),
@@ -107,9 +122,11 @@ export function createGraphQLDoor(deps: {
           const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
           if (typeof raw !== 'string') return false;
           const token = /^Bearer\s+(\S+)$/i.exec(raw.trim())?.[1] ?? raw.trim();
-          const principal = await principalFromToken(token, clientIp(ctx.extra.request), 'websocket');
+          const ip = clientIp(ctx.extra.request);
+          const principal = await principalFromToken(token, ip, 'websocket');
           if (!principal) return false;
           ctx.extra.principal = principal;
+          credentials.set(ctx.extra.socket, { accountId: principal.accountId, token, ip });
           return true;
         },
         onSubscribe: async (ctx, _id, params) => {
@@ -141,11 +158,13 @@ export function createGraphQLDoor(deps: {
     );
     return {
       sockets: () => wss.clients,
-      close: () =>
-        new Promise<void>((resolve) => {
+      close: async () => {
+        await (await detachAccounts)();
+        await new Promise<void>((resolve) => {
           for (const client of wss.clients) client.close(1001, 'Server shutting down');
           wss.close(() => resolve());
-        }),
+        });
+      },
     };
   }
 

@@ -95,6 +95,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+const noStore = { 'cache-control': 'no-store, private', pragma: 'no-cache', expires: '0' };
+
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -106,13 +108,43 @@ export function sendJson(
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store, private',
-    pragma: 'no-cache',
-    expires: '0',
+    ...noStore,
     'x-request-id': requestId,
     ...headers,
   });
   res.end(payload);
+}
+
+/** Resolves once the socket takes more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** A chunked body written no faster than the client reads it; nothing more is read once it leaves. */
+async function sendStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  chunks: AsyncIterable<string>,
+  requestId: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  res.writeHead(status, { ...noStore, 'x-request-id': requestId, ...headers });
+  if (req.method !== 'HEAD') {
+    for await (const chunk of chunks) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await drained(res);
+    }
+  }
+  res.end();
 }
 
 export function errorBody(code: string, message: string, requestId: string, extra: Record<string, unknown> = {}) {
@@ -196,7 +228,8 @@ export function createRestRouter(deps: {
           body,
           services: deps.services,
         });
-        sendJson(res, result.status, result.body, requestId, result.headers);
+        if (result.stream) await sendStream(req, res, result.status, result.stream, requestId, result.headers);
+        else sendJson(res, result.status, result.body, requestId, result.headers);
       } catch (err) {
         sendError(res, err, requestId, deps.onError);
       }
@@ -207,6 +240,9 @@ export function createRestRouter(deps: {
 
 export function sendError(res: ServerResponse, err: unknown, requestId: string, onError: (err: unknown, id: string) => void) {
   if (res.headersSent) {
+    // A streamed body failed midway: cutting the connection is the only way left to tell the
+    // client its copy is incomplete.
+    onError(err, requestId);
     res.destroy();
     return;
   }

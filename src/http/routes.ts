@@ -4,8 +4,9 @@ import { appRoutes } from '../modules/apps/apps.rest';
 import { approvalRoutes } from '../modules/approvals/approvals.rest';
 import { configRoutes } from '../modules/configs/configs.rest';
 import { keyRoutes } from '../modules/keys/keys.rest';
+import { logRoutes } from '../modules/logs/logs.rest';
 import { runRoutes } from '../modules/runs/runs.rest';
 import { systemRoutes } from '../modules/system/system.rest';
 
 /** Every module's REST routes. */
-export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes, ...runRoutes, ...approvalRoutes];
+export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes, ...runRoutes, ...logRoutes, ...approvalRoutes];

@@ -11,6 +11,8 @@ import '../modules/audit/audit.schema';
 import '../modules/configs/configs.schema';
 import '../modules/contacts/contacts.schema';
 import '../modules/keys/keys.schema';
+import '../modules/logs/logs.schema';
+import '../modules/logs/streams.schema';
 import '../modules/runs/runs.schema';
 
 let schema: GraphQLSchema | undefined;

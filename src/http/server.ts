@@ -10,6 +10,7 @@ import { restRoutes } from './routes';
 export type HttpDeps = {
   services: Services;
   authenticate: Authenticate;
+  accountChanges: (handler: (accountId: string) => void) => Promise<() => Promise<void>>;
   limits: GraphQLContext['limits'];
   graphiql: boolean;
   onError: (err: unknown, requestId?: string) => void;

@@ -13,7 +13,16 @@ export type RestRequest = {
   services: Services;
 };
 
-export type RestResponse = { status: number; body?: unknown; headers?: Record<string, string> };
+export type RestResponse = {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /**
+   * Sent instead of a JSON body, chunk by chunk as the client takes them (a long log never sits in
+   * memory); `headers` name its content type. A client that leaves ends the iteration.
+   */
+  stream?: AsyncIterable<string>;
+};
 
 export type Route = {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

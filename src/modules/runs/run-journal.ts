@@ -7,8 +7,10 @@ import { requestApprovalIn, type Approval, type ApprovalRequest } from '../appro
 import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
 import { appendEvent, readSteps, type StepView } from './run.service';
-import { RUN_QUEUE_CHANNEL, runChannel, type RunChanged } from './run-channels';
+import { RUN_QUEUE_CHANNEL, runChannel, type PublishedLogLine, type RunChanged } from './run-channels';
 
+/** Bus messages carry a transaction's log lines up to this size; past it, subscribers read them. */
+const MAX_PUBLISHED_LINES_BYTES = 64 * 1024;
 /** Step payloads above this size live in agent_step_payloads, keeping step rows small. */
 export const SPILL_BYTES = 8 * 1024;
 /** Failed runs of one (tenant, blueprint) within the window that open the circuit breaker. */
@@ -106,6 +108,8 @@ function stepValues(step: StepRecord): { row: unknown[]; spilled: ['input' | 'ou
 export class RunJournal {
   private logSeq = 0;
   private eventSeq = 0;
+  /** Lines written by the transaction in progress, announced after it commits. */
+  private written: PublishedLogLine[] = [];
 
   constructor(
     private readonly deps: { orm: Orm; bus: Bus; onPublishError: (err: unknown) => void },
@@ -282,7 +286,7 @@ export class RunJournal {
     const parts = [
       `run as (update agent_runs set ${w.set ? `${w.set}, ` : ''}log_seq = log_seq + ?, event_seq = event_seq + ?, updated_at = now()
                 where id = ? and lease_token = ? and status = 'running'
-               returning log_seq, event_seq, attempts${w.returning ? `, ${w.returning}` : ''})`,
+               returning log_seq, event_seq, attempts, now() as written_at${w.returning ? `, ${w.returning}` : ''})`,
     ];
     const params: unknown[] = [...(w.params ?? []), lines.length, w.event ? 1 : 0, this.lease.id, this.lease.token];
     if (lines.length) {
@@ -303,9 +307,14 @@ export class RunJournal {
         select ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ? from run)`);
       params.push(this.lease.tenantId, this.lease.id, ...step.row);
     }
-    const [row] = await em.execute<(R & { log_seq: string; event_seq: string })[]>(`with ${parts.join(',\n')} select * from run`, params);
+    const [row] = await em.execute<(R & { log_seq: string; event_seq: string; written_at: string })[]>(`with ${parts.join(',\n')} select * from run`, params);
     if (!row) throw new LeaseLostError(this.lease);
-    if (lines.length) this.logSeq = Math.max(this.logSeq, Number(row.log_seq));
+    if (lines.length) {
+      this.logSeq = Math.max(this.logSeq, Number(row.log_seq));
+      const first = Number(row.log_seq) - lines.length + 1;
+      const ts = new Date(row.written_at).toISOString();
+      this.written.push(...lines.map(({ step, stream, line }, i) => ({ seq: first + i, ts, step, stream, line })));
+    }
     if (w.event) this.eventSeq = Math.max(this.eventSeq, Number(row.event_seq));
     // Payloads too big for the step row; rare, so a statement of their own.
     for (const [part, body] of step?.spilled ?? []) {
@@ -325,9 +334,21 @@ export class RunJournal {
    * change on the run's channel after the commit.
    */
   private async fenced<T>(work: (sql: SqlRunner) => Promise<T>, status: RunChanged['status'] = 'running'): Promise<T> {
-    const result = await inTenantSql(this.deps.orm, this.lease.tenantId, work);
-    // The sequence numbers this journal wrote last: a subscriber reads up to them.
+    this.written = [];
+    let result: T;
+    try {
+      result = await inTenantSql(this.deps.orm, this.lease.tenantId, work);
+    } catch (err) {
+      // Lines of a rolled-back transaction were never written.
+      this.written = [];
+      throw err;
+    }
+    const lines = this.written;
+    this.written = [];
+    // The sequence numbers this journal wrote last: a subscriber reads up to them. The lines ride
+    // along when they are small, so live subscribers need not read them back from PostgreSQL.
     const message: RunChanged = { runId: this.lease.id, status, logSeq: this.logSeq, eventSeq: this.eventSeq };
+    if (lines.length && Buffer.byteLength(JSON.stringify(lines)) <= MAX_PUBLISHED_LINES_BYTES) message.lines = lines;
     this.deps.bus.publish(runChannel(this.lease.id), message).catch(this.deps.onPublishError);
     return result;
   }

@@ -1,0 +1,85 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../test/support/app';
+import { leaseRunJournal } from '../../test/support/live';
+import { SCOPES } from '../modules/accounts/scopes';
+import { logsCommand } from './logs';
+
+// `runlane logs` against a running server, through a TCP proxy the test can cut to play a
+// dropped connection.
+let server: TestServer;
+let proxy: Server;
+let proxyUrl: string;
+const open = new Set<Socket>();
+
+beforeAll(async () => {
+  server = await startTestServer();
+  proxy = createServer((client) => {
+    const upstream = connect(server.port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => undefined);
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const s of open) s.destroy();
+  await new Promise((r) => proxy?.close(r));
+  await server?.close();
+});
+
+async function runWithJournal() {
+  const t = await server.tenant();
+  const actor = { tenantId: t.tenantId, accountId: t.accountId, name: 'owner', scopes: new Set<string>(SCOPES) };
+  await server.app.services.agentConfigs.put(actor, 'custom', { systemPrompt: 'x' });
+  const { run } = await server.app.services.runs.enqueue(actor, 'custom', { input: {} });
+  return { t, runId: run.id, journal: await leaseRunJournal(server.app) };
+}
+const write = (journal: Awaited<ReturnType<typeof runWithJournal>>['journal'], from: number, count: number) =>
+  journal.log(Array.from({ length: count }, (_, i) => ({ stream: 'stdout' as const, step: 'cli', line: `line ${from + i}` })));
+const until = async (check: () => boolean, ms = 10_000) => {
+  for (const end = Date.now() + ms; !check(); ) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('runlane logs', () => {
+  it('--follow prints live lines, survives a dropped connection without a gap or a repeat, and exits when the run ends', async () => {
+    const { t, runId, journal } = await runWithJournal();
+    await write(journal, 1, 3);
+    const printed: string[] = [];
+    const exit = logsCommand({ positionals: [runId], values: { server: proxyUrl, token: t.token, follow: true, json: true } }, (text) =>
+      printed.push(...text.trim().split('\n')),
+    );
+    await until(() => printed.length === 3);
+    for (const s of open) s.destroy();
+    await write(journal, 4, 4);
+    await until(() => printed.length === 7);
+    await write(journal, 8, 3);
+    await journal.succeed({}, []);
+    expect(await exit).toBe(0);
+    const lines = printed.map((p) => JSON.parse(p));
+    expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 10 }, (_, i) => `line ${i + 1}`));
+    expect(lines.map((l) => Number(l.cursor))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
+  it('without --follow prints what is there and exits; a bad token or unknown run is an error', async () => {
+    const { t, runId, journal } = await runWithJournal();
+    await write(journal, 1, 1500);
+    const printed: string[] = [];
+    expect(await logsCommand({ positionals: [runId], values: { server: server.url, token: t.token } }, (text) => printed.push(text))).toBe(0);
+    const lines = printed.join('').trim().split('\n');
+    expect(lines).toHaveLength(1500);
+    expect(lines[0]).toMatch(/stdout cli {2}line 1$/);
+    await expect(logsCommand({ positionals: [runId], values: { server: server.url, token: 'rlt_bad' } }, () => {})).rejects.toThrow();
+    const other = await server.tenant();
+    await expect(logsCommand({ positionals: [runId], values: { server: server.url, token: other.token } }, () => {})).rejects.toThrow(/not found/);
+    await expect(logsCommand({ positionals: [], values: {} }, () => {})).rejects.toThrow(/Usage/);
+  });
+});
