@@ -89,42 +89,43 @@ export class RunStreamService {
     try {
       const run = await this.deps.runs.find(tenantId, runId);
       if (!run) throw new NotFoundError('Run');
-      let last = afterSeq;
+      const position = { last: afterSeq };
       let ended = ENDED.has(run.status);
-      const readOn = async function* (this: RunStreamService): AsyncGenerator<LogLine> {
-        for (;;) {
-          const page = await inTenantSql(this.deps.orm, tenantId, (sql) => readLogLinesIn(sql, 'run', runId, last, MAX_LOG_PAGE));
-          for (const line of page) {
-            last = line.seq;
-            yield line;
-          }
-          if (page.length < MAX_LOG_PAGE) return;
-        }
-      }.bind(this);
-
-      yield* readOn();
+      yield* this.readAfter(tenantId, runId, position);
       while (!ended) {
         const messages = await inbox.take();
-        if (inbox.overflowed) throw new SlowSubscriberError(logCursor(last));
+        if (inbox.overflowed) throw new SlowSubscriberError(logCursor(position.last));
         for (const message of messages) {
           const lines = message.lines ?? [];
-          if (lines.length && lines[0]!.seq <= last + 1) {
+          if (lines.length && lines[0]!.seq <= position.last + 1) {
             for (const l of lines) {
-              if (l.seq <= last) continue;
-              last = l.seq;
+              if (l.seq <= position.last) continue;
+              position.last = l.seq;
               yield { seq: l.seq, ts: new Date(l.ts), step: l.step, stream: l.stream as LogStream, line: l.line };
             }
-          } else if ((message.logSeq ?? 0) > last) {
+          } else if ((message.logSeq ?? 0) > position.last) {
             // Lines this subscriber has not seen and the message did not carry: the gap, from PostgreSQL.
-            yield* readOn();
+            yield* this.readAfter(tenantId, runId, position);
           }
           if (ENDED.has(message.status)) ended = true;
         }
       }
       // Whatever committed before the run ended and was not announced in time.
-      yield* readOn();
+      yield* this.readAfter(tenantId, runId, position);
     } finally {
       await detach();
+    }
+  }
+
+  /** Every stored line after `position.last`, page by page, advancing it. */
+  private async *readAfter(tenantId: string, runId: string, position: { last: number }): AsyncGenerator<LogLine> {
+    for (;;) {
+      const page = await inTenantSql(this.deps.orm, tenantId, (sql) => readLogLinesIn(sql, 'run', runId, position.last, MAX_LOG_PAGE));
+      for (const line of page) {
+        position.last = line.seq;
+        yield line;
+      }
+      if (page.length < MAX_LOG_PAGE) return;
     }
   }
 
