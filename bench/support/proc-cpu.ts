@@ -94,6 +94,40 @@ export function postgresCpuMs(databases: string[]): PostgresCpu {
   return out;
 }
 
+/**
+ * The CPU time of each PostgreSQL process now, by pid, classified as postgresCpuMs classifies
+ * them (the postmaster counts its own time only). Compare two readings pid by pid with
+ * postgresCpuDeltaMs: a backend that exits in between (a pool closing an idle connection) then
+ * drops out instead of making the difference negative, and the postmaster's `cutime` (which
+ * would count every exited backend's whole life) is left out.
+ */
+export function postgresProcessesCpuMs(databases: string[]): Map<number, { kind: keyof PostgresCpu; ms: number }> {
+  const out = new Map<number, { kind: keyof PostgresCpu; ms: number }>();
+  for (const pid of allPids()) {
+    const stat = readStat(pid);
+    if (!stat || stat.comm !== 'postgres') continue;
+    const ms = (stat.utime + stat.stime) * TICK_MS;
+    if (readStat(stat.ppid)?.comm !== 'postgres') {
+      out.set(pid, { kind: 'background', ms });
+      continue;
+    }
+    const words = cmdline(pid).split(/\s+/);
+    const isBackend = /^\S+\(\d+\)$|^\[local\]$/.test(words[4] ?? '');
+    out.set(pid, { kind: !isBackend ? 'background' : databases.includes(words[3]!) ? 'ours' : 'others', ms });
+  }
+  return out;
+}
+
+/** CPU between two postgresProcessesCpuMs readings, by kind: processes present in the second, less what they had in the first. */
+export function postgresCpuDeltaMs(
+  before: Map<number, { kind: keyof PostgresCpu; ms: number }>,
+  after: Map<number, { kind: keyof PostgresCpu; ms: number }>,
+): PostgresCpu {
+  const out: PostgresCpu = { ours: 0, background: 0, others: 0 };
+  for (const [pid, { kind, ms }] of after) out[kind] += ms - (before.get(pid)?.ms ?? 0);
+  return out;
+}
+
 /** The CPU time of every process whose command name is `comm` (e.g. 'redis-server'), ms. */
 export function commandCpuMs(comm: string): number {
   let total = 0;
