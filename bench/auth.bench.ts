@@ -18,104 +18,36 @@
  * Each server runs in its own child process (bench/support/serve-child.ts) and autocannon in a
  * worker thread (bench/support/load-worker.ts), so neither shares the other's event loop.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { cpus as cpuList } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
-import { benchDatabaseName, dropLeftoverBenchDatabases } from './support/bench-databases';
-import type { ChildMessage, ParentMessage } from './support/serve-child';
+import { ensureRoles } from '../src/db/provision';
+import type { ChildMessage } from './support/serve-child';
 import type { LoadReport, LoadRequest } from './support/load-worker';
+import {
+  adminUrl,
+  ask,
+  benchDatabase,
+  closeLater,
+  createRunlaneDatabase,
+  dropLeftoverBenchDatabases,
+  forkChild,
+  intEnv,
+  runBench,
+} from './support/harness';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
-
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw}).`);
-  return value;
-}
-
-const adminUrl = process.env.RUNLANE_BENCH_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const duration = intEnv('BENCH_DURATION', 10);
 const connections = intEnv('BENCH_CONNECTIONS', 50);
 const rounds = intEnv('BENCH_ROUNDS', 2);
 const warmup = intEnv('BENCH_WARMUP', 2, 0);
 const fixedRateEnv = process.env.BENCH_RATE ? intEnv('BENCH_RATE', 0, 0) : undefined;
-const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const GOAL = 0.8;
-
-// ---------------------------------------------------------------- cleanup
-
-const children = new Set<ChildProcess>();
-const workers = new Set<Worker>();
-let database: string | undefined;
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.all([...workers].map((worker) => worker.terminate()));
-    await Promise.all([...children].map((child) => stopChild(child)));
-    if (database) {
-      const name = database;
-      database = undefined;
-      await dropDatabase(adminUrl, name).catch((err: unknown) => {
-        console.error(`bench:auth: could not drop database ${name}: ${(err as Error).message}`);
-      });
-    }
-  })();
-  return cleaning;
-}
-
-// `on`, not `once`: tsx relays Ctrl-C to this process again when it is not acknowledged within
-// 30 ms, and a second signal without a listener would exit at once, skipping the cleanup.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleaning) return;
-    console.error(`\nbench:auth: ${signal}, cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
 
 // ---------------------------------------------------------------- server children
 
 type Server = { name: string; child: ChildProcess; url: string; token: string; cpu(): Promise<number> };
 
-let cpuRequests = 0;
-
-/** The child's CPU time so far (user + system, µs), asked over IPC. */
-function cpuOf(child: ChildProcess): Promise<number> {
-  const id = ++cpuRequests;
-  return new Promise((resolvePromise, reject) => {
-    const onMessage = (message: ChildMessage) => {
-      if (message.type === 'cpu' && message.id === id) {
-        child.off('message', onMessage);
-        resolvePromise(message.micros);
-      }
-    };
-    child.on('message', onMessage);
-    if (!child.connected) {
-      child.off('message', onMessage);
-      reject(new Error('the server child is gone'));
-      return;
-    }
-    child.send({ type: 'cpu', id } satisfies ParentMessage);
-  });
-}
-
-function startServer(name: string, databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
-  const execArgv = ['--import', 'tsx'];
-  if (cpuProfDir) {
-    // One directory per server: the tsx loader thread writes a (small) profile of its own
-    // beside the main thread's.
-    const dir = join(cpuProfDir, name);
-    mkdirSync(dir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
-  }
+async function startServer(name: string, databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     RUNLANE_ENV: 'test',
@@ -125,49 +57,16 @@ function startServer(name: string, databaseUrl: string, env: Record<string, stri
   };
   // In-process bus: the bench measures this process, not Redis.
   delete childEnv.REDIS_URL;
-  const child = fork(join(here, 'support/serve-child.ts'), [], {
-    cwd: root,
-    execArgv,
-    env: childEnv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  // An IPC write racing the child's exit surfaces here; the exit itself is reported elsewhere.
-  child.on('error', () => undefined);
-  return new Promise((resolvePromise, reject) => {
-    const onExit = (code: number | null, signal: string | null) =>
-      reject(new Error(`server ${name} exited before it was ready (code ${code}, signal ${signal})`));
-    child.once('exit', onExit);
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolvePromise({
-          name,
-          child,
-          url: `http://127.0.0.1:${message.port}`,
-          token: message.token,
-          cpu: () => cpuOf(child),
-        });
-      } else if (message.type === 'error') {
-        child.off('exit', onExit);
-        reject(new Error(`server ${name} failed to start:\n${message.message}`));
-      }
-    });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolvePromise();
-    });
-    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
-    else child.kill('SIGTERM');
-  });
+  const { child, ready } = forkChild<Extract<ChildMessage, { type: 'ready' }>>(name, 'support/serve-child.ts', childEnv);
+  const message = await ready;
+  return {
+    name,
+    child,
+    url: `http://127.0.0.1:${message.port}`,
+    token: message.token,
+    // The child's CPU time so far (user + system, µs), asked over IPC.
+    cpu: async () => (await ask<Extract<ChildMessage, { type: 'cpu' }>>(child, { type: 'cpu' }, 'cpu', 'server')).micros,
+  };
 }
 
 // ---------------------------------------------------------------- load
@@ -195,7 +94,9 @@ function autocannonInWorker(request: LoadRequest): Promise<LoadReport> {
     `import(${JSON.stringify(tsxApi)})` +
     `.then(({ tsImport }) => tsImport(${JSON.stringify(workerFile)}, ${JSON.stringify(workerFile)}))`;
   const worker = new Worker(bootstrap, { eval: true, workerData: request });
-  workers.add(worker);
+  const terminate = closeLater(async () => {
+    await worker.terminate();
+  });
   return new Promise<LoadReport>((resolvePromise, reject) => {
     worker.once('message', (message: { ok: true; report: LoadReport } | { ok: false; message: string }) => {
       if (message.ok) resolvePromise(message.report);
@@ -203,10 +104,7 @@ function autocannonInWorker(request: LoadRequest): Promise<LoadReport> {
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`load worker exited (code ${code}) without a result`)));
-  }).finally(() => {
-    workers.delete(worker);
-    void worker.terminate();
-  });
+  }).finally(() => void terminate());
 }
 
 async function load(target: Target, seconds: number, overallRate?: number): Promise<Figures> {
@@ -264,13 +162,11 @@ function rounded(f: Figures) {
 
 async function main(): Promise<number> {
   const cpus = cpuList().length;
-  await dropLeftoverBenchDatabases(adminUrl, 'bench:auth');
-  database = benchDatabaseName();
+  await dropLeftoverBenchDatabases();
+  const database = benchDatabase();
   console.log(`bench:auth: database ${database} on ${new URL(adminUrl).host}, ${cpus} CPUs, node ${process.version}`);
   await ensureRoles(adminUrl);
-  await createDatabase(adminUrl, database);
-  await migrate(withDatabase(adminUrl, database), ROLES.owner);
-  const appUrl = withDatabase(adminUrl, database, ROLES.app, '');
+  const { appUrl } = await createRunlaneDatabase(database);
 
   const [cached, stubbed, uncached] = await Promise.all([
     startServer('cache-on', appUrl),
@@ -418,14 +314,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  if (!cleaning) console.error(`bench:auth failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-if (cpuProfDir) console.log(`CPU profiles of the servers in ${cpuProfDir}/<server>/`);
-process.exit(exitCode);
+await runBench('bench:auth', main, (dir) => `CPU profiles of the servers in ${dir}/<server>/`);

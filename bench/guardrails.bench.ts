@@ -19,16 +19,8 @@ import { Redis } from 'ioredis';
 import { compileGuardrails, evaluateGuardrails, type CompiledGuardrails, type GuardrailContext } from '../src/modules/guardrails/guardrail-engine';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../src/modules/guardrails/rate-limiter';
 import { guardrailRules } from '../src/modules/guardrails/rules';
+import { intEnv, redisUrl } from './support/harness';
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw}).`);
-  return value;
-}
-
-const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const durationMs = intEnv('BENCH_DURATION', 2) * 1000;
 const rounds = intEnv('BENCH_ROUNDS', 3);
 const warmupMs = intEnv('BENCH_WARMUP', 1, 0) * 1000;

@@ -35,35 +35,35 @@
  * Other Runlane settings in the env (DATABASE_POOL_SIZE, RUNLANE_SUBSCRIBER_BUFFER_LINES, …)
  * reach the Runlane processes and the writer. bench/README.md says exactly what is measured.
  */
-import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
-import { benchDatabaseName, dropLeftoverBenchDatabases } from './support/bench-databases';
-import { LatencyHistogram, type HistogramData } from './support/latency-histogram';
+import { cpus as cpuList, loadavg } from 'node:os';
+import { ensureRoles } from '../src/db/provision';
+import { LatencyHistogram } from './support/latency-histogram';
 import type { SubscribersCommand, SubscribersMessage, SubscribersReport, SubscribersStatus, Target } from './support/log-subscribers-child';
 import type { WriterCommand, WriterLoaded, WriterMessage } from './support/log-writer-child';
 import type { FanoutMessage } from './support/ws-fanout-child';
+import {
+  adminQuery,
+  adminUrl,
+  benchDatabase,
+  createRunlaneDatabase,
+  createTenant,
+  dropLeftoverBenchDatabases,
+  forkChild,
+  freePort,
+  intEnv,
+  now,
+  redisUrl,
+  runBench,
+  runlane,
+  runlaneEnv,
+  sleep,
+  stopChild,
+  waitHttp,
+  type Forked,
+  type Proc,
+} from './support/harness';
 import { commandCpuMs, machineBusyMs, postgresCpuDeltaMs, postgresProcessesCpuMs, processCpuMs } from './support/proc-cpu';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
-
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw}).`);
-  return value;
-}
-
-const adminUrl = process.env.RUNLANE_BENCH_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const subscriberCount = intEnv('BENCH_SUBSCRIBERS', 1_000);
 const runCount = intEnv('BENCH_RUNS', 500);
 const rate = intEnv('BENCH_LINES_PER_SECOND', 2_000);
@@ -72,7 +72,6 @@ const batchMs = intEnv('BENCH_BATCH_MS', 10);
 const warmup = intEnv('BENCH_WARMUP', 2, 0);
 const subscriberProcs = intEnv('BENCH_SUBSCRIBER_PROCS', 2);
 const drainTimeoutS = intEnv('BENCH_DRAIN_TIMEOUT', 30);
-const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const only = process.env.BENCH_ONLY as 'runlane' | 'baseline' | undefined;
 if (only && only !== 'runlane' && only !== 'baseline') throw new Error('BENCH_ONLY must be runlane or baseline.');
 if (subscriberCount < runCount) throw new Error('BENCH_SUBSCRIBERS must be at least BENCH_RUNS (every run needs a subscriber).');
@@ -83,151 +82,8 @@ const BUSY_MACHINE = 0.25;
 const API_PROCESSES = 2;
 const ATTACH_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 120_000;
-const masterKey = randomBytes(32).toString('base64');
-
-const now = (): number => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- cleanup
-
-const children = new Set<ChildProcess>();
-const databases: string[] = [];
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.all([...children].map((child) => stopChild(child)));
-    for (const name of databases.splice(0)) {
-      await dropDatabase(adminUrl, name).catch((err: unknown) => {
-        console.error(`bench:logs: could not drop database ${name}: ${(err as Error).message}`);
-      });
-    }
-  })();
-  return cleaning;
-}
-
-// `on`, not `once`: tsx relays Ctrl-C again when it is not acknowledged at once, and a second
-// signal without a listener would exit immediately, skipping the cleanup.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleaning) return;
-    console.error(`\nbench:logs: ${signal}, cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 // ---------------------------------------------------------------- child processes
-
-function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolvePromise();
-    });
-    if (child.connected) child.send({ type: 'stop' });
-    else child.kill('SIGTERM');
-  });
-}
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  // An IPC write racing the child's exit surfaces here; the exit itself is reported elsewhere.
-  child.on('error', () => undefined);
-  return child;
-}
-
-/** A port that was free a moment ago (the Runlane processes take theirs from the environment). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
-
-/** With BENCH_CPU_PROF: node writes a V8 CPU profile of the process to <dir>/<name>/ when it exits. */
-function profileArgs(name: string): string[] {
-  if (!cpuProfDir) return [];
-  const dir = join(cpuProfDir, name.replace(/[^\w.-]+/g, '-'));
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-}
-
-type Proc = { name: string; child: ChildProcess; output: () => string };
-
-/** `runlane <args>` through the published entry point; its output is relayed with a prefix. */
-function runlane(name: string, args: string[], env: NodeJS.ProcessEnv, relay = true): Proc {
-  const child = track(
-    spawn(process.execPath, [...profileArgs(name), join(root, 'bin/runlane.mjs'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  let tail = '';
-  const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-    const text = chunk.toString();
-    tail = (tail + text).slice(-20_000);
-    if (relay) for (const line of text.split('\n').filter(Boolean)) process.stderr.write(`[${name} ${stream}] ${line}\n`);
-  };
-  child.stdout!.on('data', onData('stdout'));
-  child.stderr!.on('data', onData('stderr'));
-  return { name, child, output: () => tail };
-}
-
-/** Polls url until it answers 200; fails as soon as the process exits. */
-async function waitHttp(proc: Proc, url: string, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${proc.name} exited (code ${proc.child.exitCode}, signal ${proc.child.signalCode}) before it was ready:\n${proc.output()}`);
-    }
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${proc.name} not ready after ${timeoutMs / 1000} s:\n${proc.output()}`);
-    await sleep(100);
-  }
-}
-
-type Forked<M> = { name: string; child: ChildProcess; ready: Promise<M> };
-
-function forkChild<M extends { type: string }>(name: string, file: string, env: NodeJS.ProcessEnv): Forked<M> {
-  const child = track(
-    fork(join(here, file), [], { cwd: root, execArgv: ['--import', 'tsx', ...profileArgs(name)], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
-  const ready = new Promise<M>((resolvePromise, reject) => {
-    const onExit = (code: number | null, signal: string | null) =>
-      reject(new Error(`${name} (${file}) exited before it was ready (code ${code}, signal ${signal})`));
-    child.once('exit', onExit);
-    child.on('message', (message: M & { message?: string }) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolvePromise(message);
-      } else if (message.type === 'error') {
-        child.off('exit', onExit);
-        reject(new Error(`${name} (${file}) failed to start:\n${message.message}`));
-      }
-    });
-  });
-  return { name, child, ready };
-}
 
 /**
  * The next message of `type` from a child (matching `id` when given); rejects when the child
@@ -492,24 +348,10 @@ async function measure(setup: PhaseSetup): Promise<PhaseResult> {
 // ---------------------------------------------------------------- Runlane
 
 async function benchRunlane(): Promise<PhaseResult> {
-  const database = benchDatabaseName();
-  databases.push(database);
-  await createDatabase(adminUrl, database);
-  await migrate(withDatabase(adminUrl, database), ROLES.owner);
-  const dbAdminUrl = withDatabase(adminUrl, database);
-  const appUrl = withDatabase(adminUrl, database, ROLES.app, '');
+  const database = benchDatabase();
+  const { dbAdminUrl, appUrl } = await createRunlaneDatabase(database);
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    RUNLANE_ENV: 'production',
-    DATABASE_URL: appUrl,
-    REDIS_URL: redisUrl,
-    RUNLANE_MASTER_KEY: masterKey,
-    RUNLANE_DATA_DIR: join(tmpdir(), `runlane-bench-${process.pid}`),
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-  };
-  delete env.DATABASE_OWNER_URL;
+  const env = runlaneEnv(appUrl);
   const ports: number[] = [];
   const apis: Proc[] = [];
   for (let i = 1; i <= API_PROCESSES; i++) {
@@ -517,11 +359,9 @@ async function benchRunlane(): Promise<PhaseResult> {
     ports.push(port);
     apis.push(runlane(`api-${i}`, ['api'], { ...env, PORT: String(port) }));
   }
-  const tenantCli = runlane('tenant', ['tenant', 'create', 'bench', '--json'], env, false);
-  const tenantExit = new Promise<number | null>((r) => tenantCli.child.once('exit', (code) => r(code)));
+  const tenantToken = createTenant(env);
   await Promise.all(apis.map((api, i) => waitHttp(api, `http://127.0.0.1:${ports[i]}/healthz`)));
-  if ((await tenantExit) !== 0) throw new Error(`runlane tenant create failed:\n${tenantCli.output()}`);
-  const token = (JSON.parse(tenantCli.output()) as { token: string }).token;
+  const token = await tenantToken();
 
   const call = async (method: string, path: string, body: unknown, expect: number): Promise<any> => {
     const res = await fetch(`http://127.0.0.1:${ports[0]}${path}`, {
@@ -745,7 +585,7 @@ function report(ours: PhaseResult | undefined, base: PhaseResult | undefined): v
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
-  await dropLeftoverBenchDatabases(adminUrl, 'bench:logs');
+  await dropLeftoverBenchDatabases();
   console.log(
     `bench:logs: PostgreSQL ${new URL(adminUrl).host}, Redis ${new URL(redisUrl).host}, ${cpuList().length} CPUs, ` +
       `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`,
@@ -767,14 +607,4 @@ async function main(): Promise<number> {
   return [ours, base].some((r) => r && r.problems.length) ? 1 : 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  if (!cleaning) console.error(`bench:logs failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-if (cpuProfDir) console.log(`CPU profiles of the child processes in ${cpuProfDir}/<process>/ (open in Chrome DevTools)`);
-process.exit(exitCode);
+await runBench('bench:logs', main);

@@ -29,35 +29,38 @@
  * Other Runlane settings in the env (RUNLANE_RUN_*, …) reach the Runlane processes.
  * bench/README.md says exactly what is compared.
  */
-import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus as cpuList, loadavg } from 'node:os';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { Logger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
-import { createDatabase, dropDatabase, ensureRoles, migrate, ROLES, withDatabase } from '../src/db/provision';
-import { benchDatabaseName, dropLeftoverBenchDatabases } from './support/bench-databases';
+import { ensureRoles, withDatabase } from '../src/db/provision';
 import type { FakeChildMessage } from './support/fake-anthropic-child';
-import type { GwChildMessage, GwJobRecord, GwParentMessage } from './support/graphile-child';
+import type { GwChildMessage, GwJobRecord } from './support/graphile-child';
+import {
+  adminQuery,
+  adminUrl,
+  ask,
+  benchDatabase,
+  closeLater,
+  createRunlaneDatabase,
+  createTenant,
+  dropLeftoverBenchDatabases,
+  forkChild,
+  freePort,
+  intEnv,
+  now,
+  redisUrl,
+  runBench,
+  runlane,
+  runlaneEnv,
+  sleep,
+  stopChild,
+  waitHttp,
+  type Proc,
+} from './support/harness';
 import { commandCpuMs, machineBusyMs, postgresCpuMs, processCpuMs } from './support/proc-cpu';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
-
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw}).`);
-  return value;
-}
-
-const adminUrl = process.env.RUNLANE_BENCH_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const rate = intEnv('BENCH_RATE', 300);
 const duration = intEnv('BENCH_DURATION', 10);
 const warmup = intEnv('BENCH_WARMUP', 2, 0);
@@ -71,7 +74,6 @@ const pollMs = intEnv('BENCH_POLL_MS', 1_000);
 const drainTimeoutS = intEnv('BENCH_DRAIN_TIMEOUT', 20);
 /** Database connections of each worker process (Runlane's DATABASE_POOL_SIZE; graphile-worker's maxPoolSize). */
 const poolSize = intEnv('DATABASE_POOL_SIZE', 10);
-const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const only = process.env.BENCH_ONLY as 'runlane' | 'graphile' | undefined;
 if (only && only !== 'runlane' && only !== 'graphile') throw new Error('BENCH_ONLY must be runlane or graphile.');
 
@@ -83,182 +85,7 @@ const KEEP_UP = 0.98;
 const MAX_IN_FLIGHT = 256;
 /** A call not sent this long after the schedule's end is not sent at all: the system did not take the load. */
 const SEND_GRACE_MS = 5_000;
-const masterKey = randomBytes(32).toString('base64');
 const apiKey = `sk-ant-api03-bench-${randomBytes(12).toString('hex')}`;
-
-/** Wall-clock ms with sub-millisecond precision, the clock PostgreSQL's now() reads too. */
-const now = (): number => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- cleanup
-
-const children = new Set<ChildProcess>();
-const databases: string[] = [];
-const closers = new Set<() => Promise<void>>();
-let cleaning: Promise<void> | undefined;
-
-/** Registers something to close on cleanup; the returned function closes it now instead. */
-function closeLater(close: () => Promise<void>): () => Promise<void> {
-  closers.add(close);
-  return async () => {
-    closers.delete(close);
-    await close();
-  };
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const close of [...closers].reverse()) await close().catch(() => undefined);
-    closers.clear();
-    await Promise.all([...children].map((child) => stopChild(child)));
-    for (const name of databases.splice(0)) {
-      await dropDatabase(adminUrl, name).catch((err: unknown) => {
-        console.error(`bench:runs: could not drop database ${name}: ${(err as Error).message}`);
-      });
-    }
-  })();
-  return cleaning;
-}
-
-// `on`, not `once`: tsx relays Ctrl-C again when it is not acknowledged at once, and a second
-// signal without a listener would exit immediately, skipping the cleanup.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (cleaning) return;
-    console.error(`\nbench:runs: ${signal}, cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-// ---------------------------------------------------------------- child processes
-
-function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolvePromise();
-    });
-    if (child.connected) child.send({ type: 'stop' });
-    else child.kill('SIGTERM');
-  });
-}
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  // An IPC write racing the child's exit surfaces here; the exit itself is reported elsewhere.
-  child.on('error', () => undefined);
-  return child;
-}
-
-/** A port that was free a moment ago (the Runlane processes take theirs from the environment). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
-
-/** With BENCH_CPU_PROF: node writes a V8 CPU profile of the process to <dir>/<name>/ when it exits. */
-function profileArgs(name: string): string[] {
-  if (!cpuProfDir) return [];
-  const dir = join(cpuProfDir, name.replace(/[^\w.-]+/g, '-'));
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-}
-
-type Proc = { name: string; child: ChildProcess; output: () => string };
-
-/** `runlane <args>` through the published entry point; its output is relayed with a prefix. */
-function runlane(name: string, args: string[], env: NodeJS.ProcessEnv, relay = true): Proc {
-  const child = track(
-    spawn(process.execPath, [...profileArgs(name), join(root, 'bin/runlane.mjs'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  let tail = '';
-  const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-    const text = chunk.toString();
-    tail = (tail + text).slice(-20_000);
-    if (relay) for (const line of text.split('\n').filter(Boolean)) process.stderr.write(`[${name} ${stream}] ${line}\n`);
-  };
-  child.stdout!.on('data', onData('stdout'));
-  child.stderr!.on('data', onData('stderr'));
-  return { name, child, output: () => tail };
-}
-
-/** Polls url until it answers 200; fails as soon as the process exits. */
-async function waitHttp(proc: Proc, url: string, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${proc.name} exited (code ${proc.child.exitCode}, signal ${proc.child.signalCode}) before it was ready:\n${proc.output()}`);
-    }
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${proc.name} not ready after ${timeoutMs / 1000} s:\n${proc.output()}`);
-    await sleep(100);
-  }
-}
-
-function forkChild<M extends { type: string }>(name: string, file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<M> } {
-  const child = track(
-    fork(join(here, file), [], { cwd: root, execArgv: ['--import', 'tsx', ...profileArgs(name)], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
-  const ready = new Promise<M>((resolvePromise, reject) => {
-    const onExit = (code: number | null, signal: string | null) =>
-      reject(new Error(`${file} exited before it was ready (code ${code}, signal ${signal})`));
-    child.once('exit', onExit);
-    child.on('message', (message: M & { message?: string }) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolvePromise(message);
-      } else if (message.type === 'error') {
-        child.off('exit', onExit);
-        reject(new Error(`${file} failed to start:\n${message.message}`));
-      }
-    });
-  });
-  return { child, ready };
-}
-
-let requestIds = 0;
-function ask<T extends GwChildMessage>(child: ChildProcess, message: GwParentMessage & { id: number }, type: T['type']): Promise<T> {
-  return new Promise((resolvePromise, reject) => {
-    const onMessage = (answer: GwChildMessage) => {
-      if (answer.type === type && 'id' in answer && answer.id === message.id) {
-        child.off('message', onMessage);
-        resolvePromise(answer as T);
-      }
-    };
-    child.on('message', onMessage);
-    if (!child.connected) {
-      child.off('message', onMessage);
-      reject(new Error('the graphile-worker child is gone'));
-      return;
-    }
-    child.send(message);
-  });
-}
 
 // ---------------------------------------------------------------- load
 
@@ -479,31 +306,14 @@ function perItem(before: DbWork, after: DbWork, items: number): DbWork {
 // ---------------------------------------------------------------- Runlane
 
 async function benchRunlane(): Promise<PhaseResult> {
-  const database = benchDatabaseName();
-  databases.push(database);
-  await createDatabase(adminUrl, database);
-  await migrate(withDatabase(adminUrl, database), ROLES.owner);
-  const dbAdminUrl = withDatabase(adminUrl, database);
-  const appUrl = withDatabase(adminUrl, database, ROLES.app, '');
+  const database = benchDatabase();
+  const { dbAdminUrl, appUrl } = await createRunlaneDatabase(database);
 
   const fake = forkChild<Extract<FakeChildMessage, { type: 'ready' }>>('fake-anthropic', 'support/fake-anthropic-child.ts', { ...process.env, BENCH_FAKE_KEYS: apiKey });
   const fakeUrl = (await fake.ready).url;
 
   const apiPort = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    RUNLANE_ENV: 'production',
-    DATABASE_URL: appUrl,
-    REDIS_URL: redisUrl,
-    RUNLANE_MASTER_KEY: masterKey,
-    RUNLANE_DATA_DIR: join(tmpdir(), `runlane-bench-${process.pid}`),
-    ANTHROPIC_BASE_URL: fakeUrl,
-    WORKER_SLOTS: String(slots),
-    RUNLANE_RUN_POLL_MS: String(pollMs),
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-  };
-  delete env.DATABASE_OWNER_URL;
+  const env = runlaneEnv(appUrl, { ANTHROPIC_BASE_URL: fakeUrl, WORKER_SLOTS: String(slots), RUNLANE_RUN_POLL_MS: String(pollMs) });
   const api = runlane('api', ['api'], { ...env, PORT: String(apiPort) });
   const workers: Proc[] = [];
   const healthPorts: number[] = [];
@@ -512,14 +322,12 @@ async function benchRunlane(): Promise<PhaseResult> {
     healthPorts.push(port);
     workers.push(runlane(`worker-${i}`, ['worker'], { ...env, WORKER_HEALTH_PORT: String(port) }));
   }
-  const tenantCli = runlane('tenant', ['tenant', 'create', 'bench', '--json'], env, false);
-  const tenantExit = new Promise<number | null>((r) => tenantCli.child.once('exit', (code) => r(code)));
+  const tenantToken = createTenant(env);
   await Promise.all([
     waitHttp(api, `http://127.0.0.1:${apiPort}/healthz`),
     ...workers.map((w, i) => waitHttp(w, `http://127.0.0.1:${healthPorts[i]}/readyz`)),
   ]);
-  if ((await tenantExit) !== 0) throw new Error(`runlane tenant create failed:\n${tenantCli.output()}`);
-  const token = (JSON.parse(tenantCli.output()) as { token: string }).token;
+  const token = await tenantToken();
 
   const http = new Pool(`http://127.0.0.1:${apiPort}`, { connections, pipelining: 1 });
   const closeHttp = closeLater(() => http.close());
@@ -641,8 +449,7 @@ function parsePgTimestamp(text: string): number {
 }
 
 async function benchGraphile(): Promise<PhaseResult> {
-  const database = benchDatabaseName();
-  databases.push(database);
+  const database = benchDatabase();
   await adminQuery(adminUrl, `create database "${database}"`);
   const gwUrl = withDatabase(adminUrl, database);
 
@@ -684,7 +491,7 @@ async function benchGraphile(): Promise<PhaseResult> {
     return { key: String(job.id), createdMs: parsePgTimestamp(job.created_at as unknown as string) };
   };
   const ran = async () => {
-    const counts = await Promise.all(gws.map((g) => ask<Extract<GwChildMessage, { type: 'count' }>>(g.child, { type: 'count', id: ++requestIds }, 'count')));
+    const counts = await Promise.all(gws.map((g) => ask<Extract<GwChildMessage, { type: 'count' }>>(g.child, { type: 'count' }, 'count', 'graphile-worker')));
     return counts.reduce((sum, c) => sum + c.done, 0);
   };
 
@@ -704,7 +511,7 @@ async function benchGraphile(): Promise<PhaseResult> {
   await drain('graphile-worker jobs', added, ran, drainTimeoutS * 1_000);
   const after = snapshotCpu(pids, [database]);
 
-  const reports = await Promise.all(gws.map((g) => ask<Extract<GwChildMessage, { type: 'report' }>>(g.child, { type: 'report', id: ++requestIds }, 'report')));
+  const reports = await Promise.all(gws.map((g) => ask<Extract<GwChildMessage, { type: 'report' }>>(g.child, { type: 'report' }, 'report', 'graphile-worker')));
   const runsById = new Map<string, GwJobRecord[]>();
   for (const report of reports) for (const job of report.jobs) runsById.set(job.id, [...(runsById.get(job.id) ?? []), job]);
   const [left] = await adminQuery<{ n: number }>(gwUrl, 'select count(*)::int as n from graphile_worker.jobs');
@@ -885,7 +692,7 @@ function report(ours: PhaseResult | undefined, base: PhaseResult | undefined): v
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
-  await dropLeftoverBenchDatabases(adminUrl, 'bench:runs');
+  await dropLeftoverBenchDatabases();
   console.log(
     `bench:runs: PostgreSQL ${new URL(adminUrl).host}, Redis ${new URL(redisUrl).host}, ${cpuList().length} CPUs, ` +
       `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`,
@@ -907,14 +714,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  if (!cleaning) console.error(`bench:runs failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-if (cpuProfDir) console.log(`CPU profiles of the child processes in ${cpuProfDir}/<process>/ (open in Chrome DevTools)`);
-process.exit(exitCode);
+await runBench('bench:runs', main);
