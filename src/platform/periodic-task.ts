@@ -45,3 +45,31 @@ export class PeriodicTask {
     this.timer.unref();
   }
 }
+
+/**
+ * A background job of worker processes (app probes, schedules, approval expiry, log retention):
+ * `tick()` rounds on a PeriodicTask between start() and stop(). `active` lets a long round end
+ * early once the process is stopping.
+ */
+export abstract class BackgroundTask {
+  private readonly loop: PeriodicTask;
+
+  constructor(options: { tickMs: number; onError: (err: unknown) => void }) {
+    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  protected get active(): boolean {
+    return this.loop.active;
+  }
+
+  /** One round; what it returns is for tests and callers that tick by hand. */
+  abstract tick(): Promise<unknown>;
+}

@@ -1,4 +1,4 @@
-import { PeriodicTask } from '../../platform/periodic-task';
+import { BackgroundTask } from '../../platform/periodic-task';
 import type { Orm } from '../../db/orm';
 import { callDefiner } from '../../db/tenant-transaction';
 import type { ApprovalService } from './approval.service';
@@ -19,23 +19,13 @@ export type ApprovalExpirerOptions = {
  * workers may run one: each expiry is a compare-and-set on 'pending', so two workers reading the
  * same ids expire each once.
  */
-export class ApprovalExpirer {
-  private readonly loop: PeriodicTask;
-
+export class ApprovalExpirer extends BackgroundTask {
   constructor(private readonly options: ApprovalExpirerOptions) {
-    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(options);
   }
 
   /** One look: expires every lapsed approval it can. Returns how many this worker expired. */
-  async tick(): Promise<number> {
+  override async tick(): Promise<number> {
     let expired = 0;
     for (;;) {
       const lapsed = await callDefiner<{ tenant_id: string; id: string }>(
@@ -51,7 +41,7 @@ export class ApprovalExpirer {
       }
       expired += progress;
       // What is left after a batch that moved nothing belongs to another worker (or keeps failing).
-      if (lapsed.length < this.options.batchSize || progress === 0 || !this.loop.active) return expired;
+      if (lapsed.length < this.options.batchSize || progress === 0 || !this.active) return expired;
     }
   }
 }

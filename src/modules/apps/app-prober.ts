@@ -1,4 +1,4 @@
-import { PeriodicTask } from '../../platform/periodic-task';
+import { BackgroundTask } from '../../platform/periodic-task';
 import type { Orm } from '../../db/orm';
 import { callDefiner } from '../../db/tenant-transaction';
 import type { AppService } from './app.service';
@@ -21,23 +21,13 @@ export type AppProberOptions = {
  * probed by at most one of them at a time. A worker that dies mid-probe leaves a lease that
  * simply expires.
  */
-export class AppProber {
-  private readonly loop: PeriodicTask;
-
+export class AppProber extends BackgroundTask {
   constructor(private readonly options: AppProberOptions) {
-    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(options);
   }
 
   /** One round: claim a batch and probe it. Returns how many apps were probed. */
-  async tick(): Promise<number> {
+  override async tick(): Promise<number> {
     const claimed = await callDefiner<{ tenant_id: string; id: string }>(
       this.options.orm,
       'select tenant_id, id from runlane_claim_app_probes(?, ?)',

@@ -1,4 +1,4 @@
-import { PeriodicTask } from '../../platform/periodic-task';
+import { BackgroundTask } from '../../platform/periodic-task';
 import type { Orm } from '../../db/orm';
 import { callDefiner } from '../../db/tenant-transaction';
 
@@ -18,23 +18,17 @@ export type LogRetentionOptions = {
  * processes. Any number of workers may run one: a line two sweepers pick is deleted once. The
  * cutoff is taken from the database clock, the one that stamped the lines.
  */
-export class LogRetention {
-  private readonly loop: PeriodicTask;
-
+export class LogRetention extends BackgroundTask {
   constructor(private readonly options: LogRetentionOptions) {
-    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
+    super(options);
   }
 
-  start(): void {
-    if (this.options.retentionDays > 0) this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+  override start(): void {
+    if (this.options.retentionDays > 0) super.start();
   }
 
   /** One sweep: batch after batch until one comes back short. Returns how many lines it deleted. */
-  async tick(): Promise<number> {
+  override async tick(): Promise<number> {
     const { orm, retentionDays, batchSize } = this.options;
     if (retentionDays <= 0) return 0;
     let deleted = 0;
@@ -45,7 +39,7 @@ export class LogRetention {
         [retentionDays, batchSize],
       );
       deleted += row!.deleted;
-      if (row!.deleted < batchSize || !this.loop.active) return deleted;
+      if (row!.deleted < batchSize || !this.active) return deleted;
     }
   }
 }

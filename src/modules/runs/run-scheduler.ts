@@ -1,4 +1,4 @@
-import { PeriodicTask } from '../../platform/periodic-task';
+import { BackgroundTask } from '../../platform/periodic-task';
 import type { Orm } from '../../db/orm';
 import { ConflictError } from '../../db/errors';
 import { callDefiner, inTenant } from '../../db/tenant-transaction';
@@ -47,23 +47,13 @@ type DueRow = {
  * says which tick a run stands for. Disabled configs (circuit breaker) are not due at all, and
  * resume from their next tick after being enabled.
  */
-export class RunScheduler {
-  private readonly loop: PeriodicTask;
-
+export class RunScheduler extends BackgroundTask {
   constructor(private readonly options: RunSchedulerOptions) {
-    this.loop = new PeriodicTask(() => this.tick(), { everyMs: options.tickMs, onError: options.onError });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(options);
   }
 
   /** One look: fires every due schedule it can. Returns the runs this worker queued. */
-  async tick(): Promise<ScheduledRun[]> {
+  override async tick(): Promise<ScheduledRun[]> {
     const fired: ScheduledRun[] = [];
     for (;;) {
       const due = await callDefiner<{ tenant_id: string; id: string }>(this.options.orm, 'select tenant_id, id from runlane_due_schedules(?)', [
@@ -80,7 +70,7 @@ export class RunScheduler {
       }
       // Another batch only when this one was full and moved: what is left due is then either
       // new work or rows another worker holds, and the loop ends once nothing moves.
-      if (due.length < this.options.batchSize || progress === 0 || !this.loop.active) return fired;
+      if (due.length < this.options.batchSize || progress === 0 || !this.active) return fired;
     }
   }
 
