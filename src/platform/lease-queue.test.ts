@@ -267,20 +267,21 @@ describe('LeaseQueue consumers', () => {
     let leaseSeen: Lease | undefined;
     let abortedWith: unknown;
     let finished = -1;
-    const consumer = consume(queue(a, { leaseSeconds: 2, renewEveryMs: 500 }), {
+    // 3 s leases renewed every 0.5 s: a margin a loaded CI machine keeps; the work takes 5 s.
+    const consumer = consume(queue(a, { leaseSeconds: 3, renewEveryMs: 500 }), {
       owner: 'a',
       wanted: () => 1 - consumer.heldLeases(),
       handle: async (lease, signal) => {
         leaseSeen = lease;
         signal.addEventListener('abort', () => (abortedWith = signal.reason));
-        await sleep(4_500);
+        await sleep(5_000);
         finished = await fencedFinish(a.orm, lease);
       },
     });
-    const sweeper = queue(b, { leaseSeconds: 2, renewEveryMs: 500 });
+    const sweeper = queue(b, { leaseSeconds: 3, renewEveryMs: 500 });
     const released: unknown[] = [];
     await waitFor(() => leaseSeen !== undefined);
-    const until = Date.now() + 4_000;
+    const until = Date.now() + 4_500;
     while (Date.now() < until) {
       released.push(...(await sweeper.sweep()));
       expect((await row(id!)).lease_token).toBe(leaseSeen!.token);
