@@ -94,7 +94,7 @@ export class ToolGuard {
           }
           if (approval.status === 'pending') {
             // Claimed while still undecided (a sweep after a crash in the pause): wait again.
-            await this.deps.journal.awaitApproval(event, approvalRequestOf(approval));
+            await this.deps.journal.awaitApproval(event, approval);
             throw new RunWaiting(approval.id);
           }
           if (approval.status === 'approved') {
@@ -121,21 +121,6 @@ export class ToolGuard {
   private existingApproval(seq: number): Promise<Approval | null> {
     return inTenantSql(this.deps.orm, this.deps.tenantId, (sql) => approvalForStepIn(sql, this.deps.runId, seq));
   }
-}
-
-function approvalRequestOf(a: Approval) {
-  return {
-    runId: a.runId,
-    stepSeq: a.stepSeq,
-    tool: a.tool,
-    toolUseId: a.toolUseId,
-    input: a.input,
-    ruleIndex: a.ruleIndex,
-    reason: a.reason,
-    onReject: a.onReject,
-    expiresAt: a.expiresAt,
-    costSoFarUsdCents: a.costSoFarUsdCents,
-  };
 }
 
 /** The `guardrail` event of a decision: the rule and the reason, never the call's arguments. */

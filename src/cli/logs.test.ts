@@ -2,8 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/app';
-import { leaseRunJournal } from '../../test/support/live';
-import { SCOPES } from '../modules/accounts/scopes';
+import { numberedLines, startLoggedRun } from '../../test/support/live';
 import { logsCommand } from './logs';
 
 // `runlane logs` against a running server, through a TCP proxy the test can cut to play a
@@ -33,15 +32,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function runWithJournal() {
-  const t = await server.tenant();
-  const actor = { tenantId: t.tenantId, accountId: t.accountId, name: 'owner', scopes: new Set<string>(SCOPES) };
-  await server.app.services.agentConfigs.put(actor, 'custom', { systemPrompt: 'x' });
-  const { run } = await server.app.services.runs.enqueue(actor, 'custom', { input: {} });
-  return { t, runId: run.id, journal: await leaseRunJournal(server.app) };
-}
-const write = (journal: Awaited<ReturnType<typeof runWithJournal>>['journal'], from: number, count: number) =>
-  journal.log(Array.from({ length: count }, (_, i) => ({ stream: 'stdout' as const, step: 'cli', line: `line ${from + i}` })));
+const runWithJournal = () => startLoggedRun(server);
+const write = (journal: Awaited<ReturnType<typeof runWithJournal>>['journal'], from: number, count: number) => journal.log(numberedLines(from, count, 'cli'));
 const until = async (check: () => boolean, ms = 10_000) => {
   for (const end = Date.now() + ms; !check(); ) {
     if (Date.now() > end) throw new Error('timed out');

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyring } from '../../src/platform/crypto';
-import { SCOPES } from '../../src/modules/accounts/scopes';
 import { startTestServer, type TestServer } from '../support/app';
-import { leaseRunJournal, RUN_LOGS, subscribeOverWs } from '../support/live';
+import { numberedLines, RUN_LOGS, startLoggedRun, subscribeOverWs } from '../support/live';
 import { startApiProcess, stopProcess, type ApiProcess } from '../support/runlane-process';
 
 // Two real `runlane api` processes and Redis. A writer in a third process (a worker's journal)
@@ -26,15 +25,10 @@ afterAll(async () => {
 
 describe('live logs across API processes', () => {
   it('streams through one API, resumes through the other exactly where it dropped', async () => {
-    const t = await writer.tenant();
-    const actor = { tenantId: t.tenantId, accountId: t.accountId, name: 'owner', scopes: new Set<string>(SCOPES) };
-    await writer.app.services.agentConfigs.put(actor, 'custom', { systemPrompt: 'x' });
-    const { run } = await writer.app.services.runs.enqueue(actor, 'custom', { input: {} });
-    const journal = await leaseRunJournal(writer.app);
-    const write = (from: number, count: number) =>
-      journal.log(Array.from({ length: count }, (_, i) => ({ stream: 'stdout' as const, step: 'e2e', line: `line ${from + i}` })));
+    const { t, runId, journal } = await startLoggedRun(writer);
+    const write = (from: number, count: number) => journal.log(numberedLines(from, count, 'e2e'));
 
-    const first = subscribeOverWs(apis[0]!.url, t.token, RUN_LOGS, { runId: run.id });
+    const first = subscribeOverWs(apis[0]!.url, t.token, RUN_LOGS, { runId });
     // Attached before the first write: these lines can only arrive over Redis.
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < 10; i++) await write(1 + i * 5, 5);
@@ -43,7 +37,7 @@ describe('live logs across API processes', () => {
     const cursor = first.values.at(-1).cursor;
 
     await write(51, 25);
-    const second = subscribeOverWs(apis[1]!.url, t.token, RUN_LOGS, { runId: run.id, after: cursor });
+    const second = subscribeOverWs(apis[1]!.url, t.token, RUN_LOGS, { runId, after: cursor });
     await second.received(25);
     for (let i = 0; i < 5; i++) await write(76 + i * 5, 5);
     await journal.succeed({}, []);

@@ -4,7 +4,9 @@ import { RunLogsDocument, RunUpdatesDocument } from '../documents/generated';
 import WebSocket from 'ws';
 import { callDefiner } from '../../src/db/tenant-transaction';
 import type { Lease } from '../../src/platform/lease-queue';
-import { RunJournal } from '../../src/modules/runs/run-journal';
+import { RunJournal, type LogLineInput } from '../../src/modules/runs/run-journal';
+import { SCOPES } from '../../src/modules/accounts/scopes';
+import type { TestServer } from './app';
 import type { App } from '../../src/app';
 
 /** What one subscription received, and how it ended. */
@@ -58,6 +60,25 @@ export function subscribeOverWs(baseUrl: string, token: string, query: string, v
     },
     close: () => client.dispose() as Promise<void>,
   };
+}
+
+/**
+ * A tenant with a `custom` config and one run leased to the test, as a worker would hold it:
+ * the journal writes that run's log. Nothing else may be queued on this database meanwhile.
+ */
+export async function startLoggedRun(server: TestServer) {
+  const t = await server.tenant();
+  const actor = { tenantId: t.tenantId, accountId: t.accountId, name: 'owner', scopes: new Set<string>(SCOPES) };
+  await server.app.services.agentConfigs.put(actor, 'custom', { systemPrompt: 'x' });
+  const { run } = await server.app.services.runs.enqueue(actor, 'custom', { input: {} });
+  const journal = await leaseRunJournal(server.app);
+  if (journal.lease.id !== run.id) throw new Error('leased another run than the one just queued');
+  return { t, actor, runId: run.id, journal };
+}
+
+/** Lines `line <from>` … `line <from + count - 1>` of one step. */
+export function numberedLines(from: number, count: number, step = 'test'): LogLineInput[] {
+  return Array.from({ length: count }, (_, i) => ({ stream: 'stdout', step, line: `line ${from + i}` }));
 }
 
 /** Claims one queued run for the test, as a worker would, and returns its journal. */

@@ -32,18 +32,11 @@ export type Approval = {
   createdAt: Date;
 };
 
-export type ApprovalRequest = {
-  runId: string;
-  stepSeq: number;
-  tool: string;
-  toolUseId: string;
-  input: Record<string, unknown>;
-  ruleIndex: number;
-  reason: string;
-  onReject: OnReject;
-  expiresAt: Date | null;
-  costSoFarUsdCents: number;
-};
+/** What a worker records when a gate pauses a call; the rest of an Approval is the decision. */
+export type ApprovalRequest = Pick<
+  Approval,
+  'runId' | 'stepSeq' | 'tool' | 'toolUseId' | 'input' | 'ruleIndex' | 'reason' | 'onReject' | 'expiresAt' | 'costSoFarUsdCents'
+>;
 
 /** An approvals row (snake_case, as SQL returns it). */
 export function approvalFromRow(r: Record<string, any>): Approval {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../test/support/app';
-import { leaseRunJournal, RUN_LOGS, RUN_UPDATES, subscribeOverWs } from '../../../test/support/live';
+import { numberedLines, RUN_LOGS, RUN_UPDATES, startLoggedRun, subscribeOverWs } from '../../../test/support/live';
 import { SCOPES } from '../accounts/scopes';
-import type { LogLineInput, RunJournal } from '../runs/run-journal';
+import type { RunJournal } from '../runs/run-journal';
 import { SlowSubscriberError } from './run-stream';
 
 // Live logs and updates of runs over graphql-ws and SSE, with the Redis bus: backlog from
@@ -16,18 +16,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function runWithJournal() {
-  const t = await server.tenant();
-  const actor = { tenantId: t.tenantId, accountId: t.accountId, name: 'owner', scopes: new Set<string>(SCOPES) };
-  await server.app.services.agentConfigs.put(actor, 'custom', { systemPrompt: 'x' });
-  const { run } = await server.app.services.runs.enqueue(actor, 'custom', { input: {} });
-  const journal = await leaseRunJournal(server.app);
-  expect(journal.lease.id).toBe(run.id);
-  return { t, actor, runId: run.id, journal };
-}
-
-const lines = (from: number, count: number): LogLineInput[] =>
-  Array.from({ length: count }, (_, i) => ({ stream: 'stdout', step: 'test', line: `line ${from + i}` }));
+const runWithJournal = () => startLoggedRun(server);
+const lines = (from: number, count: number) => numberedLines(from, count);
 const texts = (values: { line: string }[]) => values.map((v) => v.line);
 const cursors = (values: { cursor: string }[]) => values.map((v) => Number(v.cursor));
 
