@@ -3,6 +3,8 @@ import type { Config } from './config/config';
 import { createOrm, type Orm } from './db/orm';
 import { createTracing, type Tracing } from './platform/tracing';
 import { RunStreamService } from './modules/logs/run-stream';
+import { LiveLogs } from './modules/logs/live-log';
+import { JobStreamService } from './modules/workflows/job-stream';
 import { ACCOUNT_CHANGED, type AccountChanged } from './modules/accounts/account.service';
 import { Redis } from 'ioredis';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './modules/guardrails/rate-limiter';
@@ -29,6 +31,11 @@ import { ApprovalService } from './modules/approvals/approval.service';
 import { ApprovalExpirer } from './modules/approvals/approval-expirer';
 import { LogService } from './modules/logs/log.service';
 import { LogRetention } from './modules/logs/log-retention';
+import { WorkspaceService } from './modules/workflows/workspace.service';
+import { JobService } from './modules/workflows/job.service';
+import { WorkerProtocolService } from './modules/workflows/worker-protocol.service';
+import { WorkflowSweeper } from './modules/workflows/workflow-sweeper';
+import { WorkerRegistry } from './modules/workers/worker-registry';
 import { createMcpConnector, type McpConnector } from './platform/mcp/mcp-connector';
 import type { SafeFetchOptions } from './platform/outbound/safe-fetch';
 import { createHttpServer, type HttpServer } from './http/server';
@@ -101,8 +108,32 @@ export async function createApp(options: {
   const runs = new RunService({ orm, bus, onPublishError: onError });
   const approvals = new ApprovalService({ orm, bus, onPublishError: onError });
   const logs = new LogService({ orm });
-  const runStreams = new RunStreamService({ orm, bus, runs, maxBufferedLines: config.subscriberBufferLines });
-  const services: Services = { accounts, tenants, health, agentConfigs, integrationKeys, audit, apps, contacts, runs, approvals, logs, runStreams };
+  const live = new LiveLogs({ orm, bus, maxBufferedLines: config.subscriberBufferLines });
+  const runStreams = new RunStreamService({ live, runs });
+  const workspaces = new WorkspaceService({ orm });
+  const jobs = new JobService({ orm, bus, workspaces, onPublishError: onError });
+  const workers = new WorkerRegistry({ orm });
+  const workerProtocol = new WorkerProtocolService({ orm, bus, onPublishError: onError });
+  const jobStreams = new JobStreamService({ live, jobs });
+  const services: Services = {
+    accounts,
+    tenants,
+    health,
+    agentConfigs,
+    integrationKeys,
+    audit,
+    apps,
+    contacts,
+    runs,
+    approvals,
+    logs,
+    runStreams,
+    workspaces,
+    jobs,
+    workers,
+    workerProtocol,
+    jobStreams,
+  };
   const tracing = createTracing({ endpoint: config.otlpEndpoint, serviceName: 'runlane', serviceVersion: VERSION });
   const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : null;
   rateLimitRedis?.on('error', (err) => log.warn({ err: err.message }, 'rate limiter redis error'));
@@ -172,6 +203,20 @@ export function createLogRetention(app: App): LogRetention {
     tickMs: app.config.logs.sweepTickMs,
     batchSize: 5_000,
     onError: (err) => app.log.error({ err }, 'log retention sweep failed'),
+  });
+}
+
+/** Seed 001's recovery sweeper of REST workers, steps and jobs; worker processes start it (any number). */
+export function createWorkflowSweeper(app: App): WorkflowSweeper {
+  return new WorkflowSweeper({
+    orm: app.orm,
+    bus: app.bus,
+    heartbeatTimeoutSeconds: app.config.workflows.heartbeatTimeoutSeconds,
+    unmatchedStepTimeoutSeconds: app.config.workflows.unmatchedStepTimeoutSeconds,
+    timeoutGraceSeconds: app.config.workflows.timeoutGraceSeconds,
+    tickMs: app.config.workflows.sweepTickMs,
+    batchSize: 100,
+    onError: (err) => app.log.error({ err }, 'workflow sweep failed'),
   });
 }
 

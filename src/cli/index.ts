@@ -6,6 +6,7 @@ import { tenantCommand } from './tenant';
 import { accountCommand } from './account';
 import { keysCommand } from './keys';
 import { logsCommand } from './logs';
+import { validateCommand } from './validate';
 
 const USAGE = `runlane — control plane for agent runs and workflows
 
@@ -22,6 +23,10 @@ Usage:
   runlane logs <run-id> --server URL --token T [--follow] [--after CURSOR] [--json]
                                 print a run's log from a running server; --follow tails it until the run
                                 ends and resumes after a dropped connection
+  runlane validate <workspace-dir> [--json]  check workflow files offline
+  runlane worker-agent --server URL --token T [--tags script,docker] [--concurrency N] [--name NAME]
+                       [--cache-dir DIR] [--poll-interval SECONDS]
+                                the reference REST worker: runs workflow steps claimed from a server
 
 Configuration comes from the environment; see README.md.`;
 
@@ -40,6 +45,10 @@ const options: ParseArgsConfig['options'] = {
   token: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   after: { type: 'string' },
+  tags: { type: 'string' },
+  concurrency: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'poll-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -74,6 +83,11 @@ export async function runCli(argv: string[]): Promise<number> {
         return await keysCommand(args);
       case 'logs':
         return await logsCommand(args);
+      case 'validate':
+        return await validateCommand(args);
+      case 'worker-agent':
+        // Loaded on demand: the worker's modules are of no use to any other command.
+        return await (await import('./worker-agent')).workerAgentCommand(args);
       default:
         throw new CliError(`Unknown command: ${command}\n\n${USAGE}`, 2);
     }

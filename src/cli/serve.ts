@@ -1,4 +1,4 @@
-import { createApp, createAppHttpServer, createAppProber, createApprovalExpirer, createLogRetention, createRunScheduler, type App } from '../app';
+import { createApp, createAppHttpServer, createAppProber, createApprovalExpirer, createLogRetention, createRunScheduler, createWorkflowSweeper, type App } from '../app';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import { AgentPool } from '../../worker/agent-pool';
 import type { CommandArgs } from './index';
@@ -32,18 +32,11 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
   }
   let pool: AgentPool | null = null;
   if (role !== 'api') {
-    const prober = createAppProber(app);
-    prober.start();
-    closers.push(() => prober.stop());
-    const scheduler = createRunScheduler(app);
-    scheduler.start();
-    closers.push(() => scheduler.stop());
-    const expirer = createApprovalExpirer(app);
-    expirer.start();
-    closers.push(() => expirer.stop());
-    const retention = createLogRetention(app);
-    retention.start();
-    closers.push(() => retention.stop());
+    const background = [createAppProber(app), createRunScheduler(app), createApprovalExpirer(app), createLogRetention(app), createWorkflowSweeper(app)];
+    for (const task of background) {
+      task.start();
+      closers.push(() => task.stop());
+    }
     pool = new AgentPool(app, config.worker.slots);
     await pool.start();
     const running = pool;

@@ -68,6 +68,10 @@ const environmentSchema = z.object({
   RUNLANE_SUBSCRIBER_BUFFER_LINES: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   RUNLANE_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   RUNLANE_LOG_SWEEP_TICK_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  RUNLANE_WORKER_HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  RUNLANE_UNMATCHED_STEP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  RUNLANE_STEP_TIMEOUT_GRACE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
+  RUNLANE_WORKFLOW_SWEEP_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
   RUNLANE_RUN_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   RUNLANE_RUN_RENEW_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   RUNLANE_RUN_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -110,6 +114,12 @@ export type Config = {
   subscriberBufferLines: number;
   /** Log lines older than retentionDays are deleted (0: kept forever); workers look every sweepTickMs. */
   logs: { retentionDays: number; sweepTickMs: number };
+  /**
+   * Seed 001's recovery: workers silent for heartbeatTimeoutSeconds become inactive (their running
+   * steps fail); a step ready for unmatchedStepTimeoutSeconds that no active worker can take fails;
+   * a step past its timeout plus timeoutGraceSeconds fails. Workers sweep every sweepTickMs.
+   */
+  workflows: { heartbeatTimeoutSeconds: number; unmatchedStepTimeoutSeconds: number; timeoutGraceSeconds: number; sweepTickMs: number };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
   providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
@@ -171,6 +181,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     approvals: { expiryTickMs: e.RUNLANE_APPROVAL_EXPIRY_TICK_MS },
     subscriberBufferLines: e.RUNLANE_SUBSCRIBER_BUFFER_LINES,
     logs: { retentionDays: e.RUNLANE_LOG_RETENTION_DAYS, sweepTickMs: e.RUNLANE_LOG_SWEEP_TICK_MS },
+    workflows: {
+      heartbeatTimeoutSeconds: e.RUNLANE_WORKER_HEARTBEAT_TIMEOUT_SECONDS,
+      unmatchedStepTimeoutSeconds: e.RUNLANE_UNMATCHED_STEP_TIMEOUT_SECONDS,
+      timeoutGraceSeconds: e.RUNLANE_STEP_TIMEOUT_GRACE_SECONDS,
+      sweepTickMs: e.RUNLANE_WORKFLOW_SWEEP_TICK_MS,
+    },
     providerUrls: {
       cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,
       github: e.RUNLANE_PROVIDER_URL_GITHUB,

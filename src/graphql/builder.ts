@@ -19,6 +19,7 @@ type Builder = {
     Date: { Input: string; Output: string };
     JSON: { Input: unknown; Output: unknown };
     UUID: { Input: string; Output: string };
+    File: { Input: File; Output: never };
   };
 };
 

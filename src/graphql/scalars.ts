@@ -69,3 +69,15 @@ builder.scalarType('JSON', {
   parseValue: (value) => value,
   parseLiteral: (ast, variables) => literalToJson(ast, variables),
 });
+
+// An uploaded file (GraphQL multipart request spec, which Yoga parses): input only.
+builder.scalarType('File', {
+  description: 'A file sent as part of a multipart request (GraphQL multipart request spec).',
+  serialize: () => {
+    throw new GraphQLError('File is an input type only.');
+  },
+  parseValue: (value) => {
+    if (!value || typeof value !== 'object' || typeof (value as Blob).arrayBuffer !== 'function') throw badInput('File must be an uploaded file (multipart request).');
+    return value as File;
+  },
+});

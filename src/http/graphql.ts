@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,8 +15,8 @@ type ServerContext = { req: IncomingMessage; requestId: string; wsPrincipal?: Pr
 
 export type GraphQLDoor = {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
-  /** Attaches graphql-ws to the HTTP server's upgrade event on /graphql. */
-  attachWebSocket(server: Server): { close(): Promise<void>; sockets(): Set<WebSocket> };
+  /** graphql-ws on /graphql: the HTTP server hands it the upgrades of that path. */
+  attachWebSocket(): { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void; close(): Promise<void>; sockets(): Set<WebSocket> };
 };
 
 const domainCodes: Record<string, string> = {
@@ -88,7 +88,7 @@ export function createGraphQLDoor(deps: {
     },
   });
 
-  function attachWebSocket(server: Server) {
+  function attachWebSocket() {
     const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
     // Who each socket authenticated as, to check again when that account changes.
     const credentials = new WeakMap<WebSocket, { accountId: string; token: string; ip: string | null }>();
@@ -102,14 +102,6 @@ export function createGraphQLDoor(deps: {
           if (!principal) socket.close(4403, 'Forbidden');
         });
       }
-    });
-    server.on('upgrade', (req, socket, head) => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (path !== '/graphql') {
-        socket.destroy();
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     });
 
     type Extra = { request: IncomingMessage; socket: WebSocket; principal?: Principal };
@@ -157,6 +149,7 @@ export function createGraphQLDoor(deps: {
       wss,
     );
     return {
+      handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
       sockets: () => wss.clients,
       close: async () => {
         await (await detachAccounts)();

@@ -27,6 +27,7 @@ const statusCodes: Record<string, number> = {
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE_ENTITY: 422,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
@@ -147,6 +148,11 @@ async function sendStream(
   res.end();
 }
 
+function sendRaw(req: IncomingMessage, res: ServerResponse, status: number, body: Buffer, requestId: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-length': body.length, 'x-request-id': requestId, ...headers });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
 export function errorBody(code: string, message: string, requestId: string, extra: Record<string, unknown> = {}) {
   return { error: code, message, status: statusCodes[code] ?? 500, requestId, ...extra };
 }
@@ -225,10 +231,12 @@ export function createRestRouter(deps: {
           principal,
           params,
           query,
+          headers: req.headers,
           body,
           services: deps.services,
         });
-        if (result.stream) await sendStream(req, res, result.status, result.stream, requestId, result.headers);
+        if (result.raw) sendRaw(req, res, result.status, result.raw, requestId, result.headers);
+        else if (result.stream) await sendStream(req, res, result.status, result.stream, requestId, result.headers);
         else sendJson(res, result.status, result.body, requestId, result.headers);
       } catch (err) {
         sendError(res, err, requestId, deps.onError);

@@ -7,6 +7,8 @@ import { keyRoutes } from '../modules/keys/keys.rest';
 import { logRoutes } from '../modules/logs/logs.rest';
 import { runRoutes } from '../modules/runs/runs.rest';
 import { systemRoutes } from '../modules/system/system.rest';
+import { jobRoutes } from '../modules/workflows/jobs.rest';
+import { workerProtocolRoutes } from '../modules/workflows/worker-protocol.rest';
 
 /** Every module's REST routes. */
-export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes, ...runRoutes, ...logRoutes, ...approvalRoutes];
+export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes, ...runRoutes, ...logRoutes, ...approvalRoutes, ...workerProtocolRoutes, ...jobRoutes];

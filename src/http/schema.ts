@@ -14,6 +14,8 @@ import '../modules/keys/keys.schema';
 import '../modules/logs/logs.schema';
 import '../modules/logs/streams.schema';
 import '../modules/runs/runs.schema';
+import '../modules/workers/workers.schema';
+import '../modules/workflows/workflows.schema';
 
 let schema: GraphQLSchema | undefined;
 

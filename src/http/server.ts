@@ -6,6 +6,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { createGraphQLDoor } from './graphql';
 import { createRestRouter, errorBody, requestIdOf, sendError, sendJson, type Authenticate } from './rest';
 import { restRoutes } from './routes';
+import { createJobLogSocket, JOB_LOG_STREAM } from './job-log-socket';
 
 export type HttpDeps = {
   services: Services;
@@ -53,7 +54,15 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     }
   });
   server.keepAliveTimeout = 65_000;
-  const ws = graphql.attachWebSocket(server);
+  const ws = graphql.attachWebSocket();
+  const jobLogs = createJobLogSocket(deps);
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/graphql') return ws.handleUpgrade(req, socket, head);
+    const job = JOB_LOG_STREAM.exec(url.pathname);
+    if (job) return jobLogs.handleUpgrade(req, socket, head, job[1]!, url.searchParams);
+    socket.destroy();
+  });
 
   return {
     server,
@@ -67,6 +76,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       }),
     close: async () => {
       await ws.close();
+      await jobLogs.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

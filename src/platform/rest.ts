@@ -9,6 +9,8 @@ export type RestRequest = {
   principal: Principal | null;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** Request headers, lower-case names (conditional requests read If-None-Match). */
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
   services: Services;
 };
@@ -22,6 +24,8 @@ export type RestResponse = {
    * memory); `headers` name its content type. A client that leaves ends the iteration.
    */
   stream?: AsyncIterable<string>;
+  /** Sent as is instead of a JSON body (a workspace tarball); `headers` name its content type. */
+  raw?: Buffer;
 };
 
 export type Route = {

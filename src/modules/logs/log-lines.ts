@@ -26,14 +26,21 @@ export function seqAfter(cursor: string | null | undefined): number {
   return Number(cursor);
 }
 
-/** Lines of one source after `afterSeq`, in order, at most `limit`, inside the caller's tenant transaction. */
-export async function readLogLinesIn(sql: SqlExecutor, source: LogSource, sourceId: string, afterSeq: number, limit: number): Promise<LogLine[]> {
+/** Lines of one source (of one step, when given) after `afterSeq`, in order, at most `limit`, inside the caller's tenant transaction. */
+export async function readLogLinesIn(
+  sql: SqlExecutor,
+  source: LogSource,
+  sourceId: string,
+  afterSeq: number,
+  limit: number,
+  step: string | null = null,
+): Promise<LogLine[]> {
   const rows: Record<string, any>[] = await sql.execute(
     `select seq, ts, step, stream, line from log_lines
-      where source = ? and source_id = ? and seq > ?
+      where source = ? and source_id = ? and seq > ?${step === null ? '' : ' and step = ?'}
       order by seq
       limit ?`,
-    [source, sourceId, afterSeq, Math.max(1, Math.min(limit, MAX_LOG_PAGE))],
+    [source, sourceId, afterSeq, ...(step === null ? [] : [step]), Math.max(1, Math.min(limit, MAX_LOG_PAGE))],
   );
   return rows.map((r) => ({ seq: Number(r.seq), ts: new Date(r.ts), step: r.step, stream: r.stream, line: r.line }));
 }

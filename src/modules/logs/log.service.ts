@@ -19,18 +19,19 @@ export type LogSnapshot = { lastCursor: string; pages: AsyncIterable<LogLine[]> 
 export class LogService {
   constructor(private readonly deps: { orm: Orm }) {}
 
-  /** One page after a cursor, oldest first: `first` lines (default 100, at most MAX_LOG_PAGE). */
-  async lines(tenantId: string, source: LogSource, sourceId: string, args: { after?: string | null; first?: number | null }): Promise<LogPage> {
+  /** One page after a cursor, oldest first: `first` lines (default 100, at most MAX_LOG_PAGE), of one step when `step` is given. */
+  async lines(tenantId: string, source: LogSource, sourceId: string, args: { after?: string | null; first?: number | null; step?: string | null }): Promise<LogPage> {
+    const step = args.step ?? null;
     const afterSeq = seqAfter(args.after);
     const size = args.first ?? DEFAULT_LOG_PAGE;
     if (!Number.isInteger(size) || size < 1 || size > MAX_LOG_PAGE) throw new InputError(`first must be between 1 and ${MAX_LOG_PAGE}.`, 'first');
     if (!isUuid(sourceId)) return { lines: [], hasNextPage: false };
     return inTenantSql(this.deps.orm, tenantId, async (sql) => {
-      const lines = await readLogLinesIn(sql, source, sourceId, afterSeq, size);
+      const lines = await readLogLinesIn(sql, source, sourceId, afterSeq, size, step);
       const last = lines.at(-1);
       // readLogLinesIn caps what it returns at MAX_LOG_PAGE, so "one more than asked" cannot tell
       // a full last page from a longer log; a look past the last line can.
-      const hasNextPage = lines.length === size && (await readLogLinesIn(sql, source, sourceId, last!.seq, 1)).length > 0;
+      const hasNextPage = lines.length === size && (await readLogLinesIn(sql, source, sourceId, last!.seq, 1, step)).length > 0;
       return { lines, hasNextPage };
     });
   }

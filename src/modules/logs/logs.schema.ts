@@ -28,9 +28,9 @@ export const LogLineRef = builder.objectRef<LogLine>('LogLine').implement({
 });
 
 /** One connection type for every log (DESIGN §1 names it after its node); edge cursors are line cursors. */
-const LogLineConnectionRef = builder.connectionObject({ type: LogLineRef, name: 'LogLineConnection' }, { name: 'LogLineEdge' });
+export const LogLineConnectionRef = builder.connectionObject({ type: LogLineRef, name: 'LogLineConnection' }, { name: 'LogLineEdge' });
 
-function logConnection(page: LogPage, args: PageArgs) {
+export function logConnection(page: LogPage, args: PageArgs) {
   const last = page.lines.at(-1);
   const cursorOf = (l: LogLine) => logCursor(l.seq);
   return connectionOf({ nodes: page.lines, hasNextPage: page.hasNextPage, endCursor: last ? cursorOf(last) : null, cursorOf }, args);

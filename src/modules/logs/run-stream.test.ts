@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '../../../test/support/app';
 import { numberedLines, RUN_LOGS, RUN_UPDATES, startLoggedRun, subscribeOverWs } from '../../../test/support/live';
 import { SCOPES } from '../accounts/scopes';
 import type { RunJournal } from '../runs/run-journal';
-import { SlowSubscriberError } from './run-stream';
+import { SlowSubscriberError } from './live-log';
 
 // Live logs and updates of runs over graphql-ws and SSE, with the Redis bus: backlog from
 // PostgreSQL, then live lines, never a gap or a repeat; scope and tenant checked at the start.
