@@ -239,7 +239,7 @@ as $$
     from public.jobs j
     join public.agent_runs r on r.tenant_id = j.tenant_id and r.id = split_part(j.source_id, ':', 1)::uuid
    where j.source_type = 'run' and j.status in ('completed', 'failed', 'cancelled')
-     and not j.caller_resumed
+     and r.status = 'waiting' and not j.caller_resumed
    limit p_limit
 $$;
 ${definerFunction('runlane_runs_awaiting_jobs(integer)')}

@@ -7,7 +7,7 @@ import { callModel } from './llm';
 import type { LogBuffer } from './log-buffer';
 import type { RunSpans } from './run-spans';
 import type { ToolGuard } from './tool-guard';
-import { RunAborted, RunFailure } from './run-failure';
+import { RunAborted, RunFailure, RunWaiting } from './run-failure';
 
 /** Below this many affordable output tokens a model call is not worth making. */
 export const MIN_OUTPUT_TOKENS = 64;
@@ -168,7 +168,7 @@ async function toolStep(
   let result: ToolResultBlockParam;
   if (verdict.run) {
     run.log.line('tool', stepName, `→ ${use.name}${verdict.edited ? ' (input edited by the approver)' : ''} ${clip(JSON.stringify(verdict.input), 500)}`);
-    const { content, isError } = await run.spans.tool(use.name, use.id, () => executeTool(run, use.name, verdict.input));
+    const { content, isError } = await run.spans.tool(use.name, use.id, () => executeTool(run, seq, use.name, verdict.input));
     result = { type: 'tool_result', tool_use_id: use.id, content, ...(isError ? { is_error: true } : {}) };
     run.log.line('tool', stepName, `← ${use.name} ${isError ? 'error' : 'ok'}: ${clip(content, 500)}`);
   } else {
@@ -192,7 +192,7 @@ async function toolStep(
   return result;
 }
 
-async function executeTool(run: LoopInput, name: string, input: Record<string, unknown>): Promise<{ content: string; isError: boolean }> {
+async function executeTool(run: LoopInput, seq: number, name: string, input: Record<string, unknown>): Promise<{ content: string; isError: boolean }> {
   const tool = run.tools.get(name);
   if (!tool) return { content: `Unknown tool: ${name}. Use one of: ${[...run.tools.keys()].join(', ')}`, isError: true };
   const remaining = run.deadlineAt.getTime() - Date.now();
@@ -200,14 +200,14 @@ async function executeTool(run: LoopInput, name: string, input: Record<string, u
   const deadline = AbortSignal.timeout(remaining);
   const signal = AbortSignal.any([run.signal, deadline]);
   try {
-    const output = await raceAbort(tool.execute(input, { tenantId: run.tenantId, runId: run.runId, signal }), signal);
+    const output = await raceAbort(tool.execute(input, { tenantId: run.tenantId, runId: run.runId, callId: `${run.runId}:${seq}`, signal }), signal);
     const text = typeof output === 'string' ? output : JSON.stringify(output ?? null);
     return { content: clip(text, MAX_TOOL_RESULT_CHARS), isError: false };
   } catch (err) {
     if (run.signal.aborted) throw new RunAborted(run.signal.reason);
     if (deadline.aborted) throw new RunFailure('timeout', `Tool ${name} did not finish before the run's deadline.`);
     if (err instanceof ToolInputError) return { content: err.message, isError: true };
-    if (err instanceof RunFailure) throw err;
+    if (err instanceof RunFailure || err instanceof RunWaiting) throw err;
     throw new RunFailure('tool_failed', `Tool ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -13,6 +13,7 @@ import { RunAborted, RunDeferred, RunFailure, RunWaiting } from './run-failure';
 import { ToolGuard } from './tool-guard';
 import { compileGuardrails } from '../src/modules/guardrails/guardrail-engine';
 import { assembleRunTools, type RunTools } from './run-tools';
+import { isActionRef, workflowActionTools } from './action-tools';
 
 /** Attempts after which an unexpected error fails the run instead of handing it back. */
 const MAX_ATTEMPTS_ON_UNEXPECTED = 3;
@@ -112,9 +113,17 @@ export class AgentPool {
         throw new RunFailure('auth_failed', `No usable BYOK key for ${run.agentBlueprint} (status ${agentConfig.byokStatus}); set one with setByokKey.`);
       }
       const deadlineAt = run.deadlineAt!;
+      const wanted = agentConfig.tools.length ? agentConfig.tools : blueprint.tools;
+      const actions = await workflowActionTools(wanted.filter(isActionRef), {
+        tenantId: lease.tenantId,
+        runId: lease.id,
+        workspaces: services.workspaces,
+        jobs: services.jobs,
+        journal,
+      });
       tools = assembleRunTools({
-        builtins: contactTools(services.contacts),
-        wanted: agentConfig.tools.length ? agentConfig.tools : blueprint.tools,
+        builtins: [...contactTools(services.contacts), ...actions.values()],
+        wanted: wanted.map((name) => actions.get(name)?.name ?? name),
         apps,
         mcp: this.app.mcp,
         remainingMs: () => Math.max(1, deadlineAt.getTime() - Date.now()),
@@ -169,7 +178,7 @@ export class AgentPool {
   ): Promise<{ outcome: 'failed' | 'released' | 'waiting' | 'aborted'; category?: string }> {
     const { journal, log, signal, leaseSignal, attempts } = context;
     try {
-      // Paused at an approval gate: the journal already made the run 'waiting', without its lease.
+      // Paused at an approval gate or waiting on a workflow job: the journal already made the run 'waiting', without its lease.
       if (err instanceof RunWaiting) return { outcome: 'waiting' };
       if (err instanceof RunDeferred) {
         await journal.release(`deferred by a guardrail: ${err.reason}`, Math.max(0, err.until.getTime() - Date.now()), { extendDeadline: true });

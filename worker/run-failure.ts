@@ -19,10 +19,13 @@ export class RunAborted extends Error {
   }
 }
 
-/** The run waits for a person's decision on a tool call; the journal already moved it to 'waiting'. */
+/**
+ * The run waits, without its lease, for something outside it: a person's decision on a tool call
+ * (an approval) or a workflow job it started; the journal already moved it to 'waiting'.
+ */
 export class RunWaiting extends Error {
-  constructor(readonly approvalId: string) {
-    super('run waiting for approval');
+  constructor(readonly waitingFor: { approvalId: string } | { jobId: string }) {
+    super('approvalId' in waitingFor ? 'run waiting for approval' : 'run waiting for a workflow job');
     this.name = 'RunWaiting';
   }
 }

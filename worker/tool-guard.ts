@@ -90,12 +90,12 @@ export class ToolGuard {
               expiresAt: decision.expiresAfterSeconds ? new Date(Date.now() + decision.expiresAfterSeconds * 1000) : null,
               costSoFarUsdCents: call.costSoFarUsdCents,
             });
-            throw new RunWaiting(requested.id);
+            throw new RunWaiting({ approvalId: requested.id });
           }
           if (approval.status === 'pending') {
             // Claimed while still undecided (a sweep after a crash in the pause): wait again.
             await this.deps.journal.awaitApproval(event, approval);
-            throw new RunWaiting(approval.id);
+            throw new RunWaiting({ approvalId: approval.id });
           }
           if (approval.status === 'approved') {
             if (approval.decidedInput) {

@@ -1,3 +1,4 @@
+import { WorkflowBridge } from '../../worker/workflow-bridge';
 import { createApp, createAppHttpServer, createAppProber, createApprovalExpirer, createLogRetention, createRunScheduler, createWorkflowSweeper, type App } from '../app';
 import { startWorkerHealthServer } from '../../worker/health-server';
 import { AgentPool } from '../../worker/agent-pool';
@@ -32,7 +33,14 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
   }
   let pool: AgentPool | null = null;
   if (role !== 'api') {
-    const background = [createAppProber(app), createRunScheduler(app), createApprovalExpirer(app), createLogRetention(app), createWorkflowSweeper(app)];
+    const background = [
+      createAppProber(app),
+      createRunScheduler(app),
+      createApprovalExpirer(app),
+      createLogRetention(app),
+      createWorkflowSweeper(app),
+      new WorkflowBridge(app, { tickMs: app.config.workflows.bridgeTickMs, batchSize: 50 }),
+    ];
     for (const task of background) {
       task.start();
       closers.push(() => task.stop());

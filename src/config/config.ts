@@ -72,6 +72,7 @@ const environmentSchema = z.object({
   RUNLANE_UNMATCHED_STEP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   RUNLANE_STEP_TIMEOUT_GRACE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   RUNLANE_WORKFLOW_SWEEP_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+  RUNLANE_WORKFLOW_BRIDGE_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(500),
   RUNLANE_RUN_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   RUNLANE_RUN_RENEW_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   RUNLANE_RUN_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -119,7 +120,14 @@ export type Config = {
    * steps fail); a step ready for unmatchedStepTimeoutSeconds that no active worker can take fails;
    * a step past its timeout plus timeoutGraceSeconds fails. Workers sweep every sweepTickMs.
    */
-  workflows: { heartbeatTimeoutSeconds: number; unmatchedStepTimeoutSeconds: number; timeoutGraceSeconds: number; sweepTickMs: number };
+  workflows: {
+    heartbeatTimeoutSeconds: number;
+    unmatchedStepTimeoutSeconds: number;
+    timeoutGraceSeconds: number;
+    sweepTickMs: number;
+    /** How often workers move agent steps and runs waiting on jobs (DESIGN §5). */
+    bridgeTickMs: number;
+  };
   /** Base URLs of the integration providers' APIs (tests and self-hosted variants override them). */
   providerUrls: { cloudflare: string; github: string; postmark: string; outstand: string };
 };
@@ -186,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       unmatchedStepTimeoutSeconds: e.RUNLANE_UNMATCHED_STEP_TIMEOUT_SECONDS,
       timeoutGraceSeconds: e.RUNLANE_STEP_TIMEOUT_GRACE_SECONDS,
       sweepTickMs: e.RUNLANE_WORKFLOW_SWEEP_TICK_MS,
+      bridgeTickMs: e.RUNLANE_WORKFLOW_BRIDGE_TICK_MS,
     },
     providerUrls: {
       cloudflare: e.RUNLANE_PROVIDER_URL_CLOUDFLARE,

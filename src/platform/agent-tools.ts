@@ -6,6 +6,8 @@
 export interface ToolContext {
   tenantId: string;
   runId: string;
+  /** This call's journal position (`<runId>:<seq>`): the same across replays of the call. */
+  callId: string;
   /** Aborts on cancel, deadline or lost lease; long tools must honour it. */
   signal: AbortSignal;
 }

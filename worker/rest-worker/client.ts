@@ -180,3 +180,9 @@ function describeFetchError(err: unknown): string {
   if (cause instanceof Error) return (cause as NodeJS.ErrnoException).code ?? cause.message;
   return err.message;
 }
+
+/** A failure as one short line for the logs (no stack: these are expected, passing conditions). */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `${err.status} ${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,4 +1,4 @@
-import { isStatus } from './client';
+import { errorText, isStatus } from './client';
 import type { WorkerContext } from './context';
 import { LogShipper } from './log-shipper';
 import type { ActionSpec, StepResult } from './protocol';
@@ -46,7 +46,7 @@ export async function executeStep(ctx: WorkerContext, job: StepJob, step: StepTo
     await ctx.client.startStep(jobId, stepName, ctx.workerId());
   } catch (err) {
     if (isStatus(err, 404, 409)) {
-      ctx.log.info({ jobId, step: stepName, err }, 'step is no longer ours; abandoned');
+      ctx.log.info({ jobId, step: stepName, error: errorText(err) }, 'step is no longer ours; abandoned');
       return { status: 'abandoned' };
     }
     const result = failure(`could not mark the step started: ${(err as Error).message}`);
@@ -57,7 +57,7 @@ export async function executeStep(ctx: WorkerContext, job: StepJob, step: StepTo
 
   const shipper = new LogShipper((lines) => ctx.client.pushLogs(jobId, stepName, lines), {
     flushMs: ctx.timings.logFlushMs,
-    onError: (err) => ctx.log.warn({ jobId, step: stepName, err }, 'log batch not accepted'),
+    onError: (err) => ctx.log.warn({ jobId, step: stepName, error: errorText(err) }, 'log batch not accepted'),
   });
   const output = new OutputCollector();
   const stderr = new StderrTail();

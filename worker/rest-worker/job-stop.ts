@@ -1,3 +1,4 @@
+import { errorText } from './client';
 import type { WorkerContext } from './context';
 import { CANCELLED, StepStop } from './execute-step';
 
@@ -59,7 +60,7 @@ export class JobStop {
         this.abort(CANCELLED);
       }
     } catch (err) {
-      this.ctx.log.debug({ jobId: this.jobId, err }, 'cancellation poll failed');
+      this.ctx.log.debug({ jobId: this.jobId, error: errorText(err) }, 'cancellation poll failed');
     }
     this.schedule();
   }

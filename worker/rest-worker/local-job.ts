@@ -1,4 +1,5 @@
 import { evaluateWhen, templateContext, TemplateError } from '../../src/modules/workflows/definition/templates';
+import { errorText } from './client';
 import type { WorkerContext } from './context';
 import { executeStep, SHUTTING_DOWN, type StepJob } from './execute-step';
 import { JobStop } from './job-stop';
@@ -29,7 +30,7 @@ export async function runLocalJob(ctx: WorkerContext, claim: LocalJobClaim, shut
     lease = await ctx.cache.acquire(claim.workspace, claim.revision ?? null);
   } catch (err) {
     workspaceError = (err as Error).message;
-    ctx.log.warn({ jobId, workspace: claim.workspace, err }, 'workspace unavailable');
+    ctx.log.warn({ jobId, workspace: claim.workspace, error: workspaceError }, 'workspace unavailable');
   }
   const stop = new JobStop(ctx, jobId, shutdown);
   const jobTimer = claim.timeout_secs && claim.timeout_secs > 0 ? setTimeout(() => stop.abort(`Job timed out after ${claim.timeout_secs}s`), claim.timeout_secs * 1000) : null;
@@ -106,7 +107,7 @@ export async function runLocalJob(ctx: WorkerContext, claim: LocalJobClaim, shut
     await ctx.client.completeJob(jobId, output);
     ctx.log.info({ jobId }, 'local job completed');
   } catch (err) {
-    ctx.log.warn({ jobId, err }, 'job completion not accepted');
+    ctx.log.warn({ jobId, error: errorText(err) }, 'job completion not accepted');
   }
 }
 

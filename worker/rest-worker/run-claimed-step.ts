@@ -15,7 +15,7 @@ export async function runClaimedStep(ctx: WorkerContext, claim: StepClaim, shutd
     lease = await ctx.cache.acquire(claim.workspace, claim.revision ?? null);
   } catch (err) {
     const message = (err as Error).message;
-    ctx.log.warn({ jobId: claim.job_id, step: claim.step_name, workspace: claim.workspace, err }, 'workspace unavailable');
+    ctx.log.warn({ jobId: claim.job_id, step: claim.step_name, workspace: claim.workspace, error: message }, 'workspace unavailable');
     await failWithoutRunning(ctx, claim.job_id, claim.step_name, message, { start: false });
     return;
   }

@@ -1,4 +1,4 @@
-import { isStatus, isTransient } from './client';
+import { errorText, isStatus, isTransient } from './client';
 import type { WorkerContext } from './context';
 import type { StepResult } from './protocol';
 import { sleep } from './timing';
@@ -22,7 +22,7 @@ export async function reportComplete(ctx: WorkerContext, jobId: string, stepName
       return true;
     } catch (err) {
       const retry = isTransient(err) && attempt + 1 < REPORT_ATTEMPTS;
-      ctx.log.warn({ jobId, step: stepName, err, retry }, 'step completion not accepted');
+      ctx.log.warn({ jobId, step: stepName, error: errorText(err), retry }, 'step completion not accepted');
       if (!retry) return false;
       await sleep(Math.min(ctx.timings.retryBaseMs * 2 ** attempt, MAX_RETRY_MS));
     }
@@ -32,7 +32,7 @@ export async function reportComplete(ctx: WorkerContext, jobId: string, stepName
 /** One stderr line straight to the job log (outside a step's buffered log). */
 export async function pushLine(ctx: WorkerContext, jobId: string, stepName: string, line: string): Promise<void> {
   await ctx.client.pushLogs(jobId, stepName, [{ ts: new Date().toISOString(), stream: 'stderr', line }]).catch((err) => {
-    ctx.log.warn({ jobId, step: stepName, err }, 'log line not accepted');
+    ctx.log.warn({ jobId, step: stepName, error: errorText(err) }, 'log line not accepted');
   });
 }
 
@@ -47,7 +47,7 @@ export async function failWithoutRunning(ctx: WorkerContext, jobId: string, step
       await ctx.client.startStep(jobId, stepName, ctx.workerId());
     } catch (err) {
       if (isStatus(err, 404, 409)) return false;
-      ctx.log.warn({ jobId, step: stepName, err }, 'step start not accepted');
+      ctx.log.warn({ jobId, step: stepName, error: errorText(err) }, 'step start not accepted');
     }
   }
   await pushLine(ctx, jobId, stepName, message);

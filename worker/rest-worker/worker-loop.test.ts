@@ -44,8 +44,8 @@ describe('registration', () => {
     server.heartbeatFailures = [500, 404];
     const worker = harness.start(server, { timings: { heartbeatMs: 40 } });
     const first = await waitFor(() => worker.workerId);
-    await waitFor(() => server.workers.length === 2, 3_000, 'a second registration');
-    expect(worker.workerId).not.toBe(first);
+    await waitFor(() => worker.workerId !== first, 3_000, 'a second registration');
+    expect(server.workers.map((w) => w.id)).toEqual([first, worker.workerId]);
     await waitFor(() => server.heartbeats.at(-1) === worker.workerId, 3_000, 'a heartbeat of the new registration');
     await waitFor(() => server.claimRequests.at(-1)?.worker_id === worker.workerId);
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../src/platform/log';
-import { isAuthFailure, isStatus, WorkerClient } from './client';
+import { errorText, isAuthFailure, isStatus, WorkerClient } from './client';
 import { DEFAULT_TIMINGS, type WorkerContext, type WorkerTimings } from './context';
 import { SHUTTING_DOWN, StepStop } from './execute-step';
 import { findExecutable } from './interpreters';
@@ -78,7 +78,7 @@ export function startRestWorker(options: RestWorkerOptions): RestWorker {
     root: options.cacheDir ?? join(tmpdir(), `runlane-worker-${safeName(name)}`),
     client,
     keep: options.keepRevisions,
-    onError: (err) => log.warn({ err }, 'workspace cache cleanup failed'),
+    onError: (err) => log.warn({ error: errorText(err) }, 'workspace cache cleanup failed'),
   });
   const dockerBinary = options.dockerBinary === undefined ? findExecutable('docker', baseEnv.PATH) : options.dockerBinary;
 
@@ -113,12 +113,12 @@ export function startRestWorker(options: RestWorkerOptions): RestWorker {
       } catch (err) {
         if (isAuthFailure(err)) {
           fatal = new WorkerFatalError(`the server refused the worker token (${(err as Error).message}); check --token and that its account holds worker:execute`);
-          log.error({ err }, 'registration refused');
+          log.error({ error: errorText(err) }, 'registration refused');
           stopping.abort();
           return null;
         }
         const delay = registerDelay(attempt, timings.registerBackoffBaseMs, timings.registerBackoffMaxMs);
-        log.warn({ err, attempt, retryInMs: delay }, 'registration failed; retrying');
+        log.warn({ error: errorText(err), attempt, retryInMs: delay }, 'registration failed; retrying');
         await sleep(delay, stopping.signal);
       }
     }
@@ -142,7 +142,7 @@ export function startRestWorker(options: RestWorkerOptions): RestWorker {
           log.warn({ workerId }, 'the server does not know this worker any more; registering again');
           await reRegister();
         } else {
-          log.warn({ err }, 'heartbeat failed');
+          log.warn({ error: errorText(err) }, 'heartbeat failed');
         }
       }
     }
@@ -174,11 +174,11 @@ export function startRestWorker(options: RestWorkerOptions): RestWorker {
       } catch (err) {
         slots.release();
         if (isStatus(err, 422)) {
-          log.warn({ err }, 'the server failed the claimed step (render error)');
+          log.warn({ error: errorText(err) }, 'the server failed the claimed step (render error)');
           continue;
         }
         idle++;
-        log.warn({ err }, 'claim failed');
+        log.warn({ error: errorText(err), retryInMs: idleDelay(idle, timings.pollMs) }, 'claim failed');
         await sleep(idleDelay(idle, timings.pollMs), stopping.signal);
         continue;
       }

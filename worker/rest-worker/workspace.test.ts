@@ -68,6 +68,12 @@ describe('workspace cache', () => {
     expect(server.linesOf(long.job_id, 'run').map((l) => l.line)).toEqual(['started', 'v1']);
     await waitFor(() => revisionsOnDisk().length === 2, 2_000, 'the unused revision to be removed');
     expect(revisionsOnDisk()).toEqual([r2, r3].sort());
+
+    const downloads = server.downloads.length;
+    const pinned = await runStep('cat v.txt', { revision: r2 });
+    await waitFor(() => pinned.lines().length > 0);
+    expect(pinned.lines()).toEqual(['v2']);
+    expect(server.downloads).toHaveLength(downloads);
   });
 
   it('fails the step with -1 and logs why when the workspace cannot be fetched', async () => {

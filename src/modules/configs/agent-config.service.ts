@@ -18,8 +18,9 @@ import type { KeyProbeResult } from './key-probe';
 const toolName = z
   .string()
   .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'tool names use letters, digits and _ . : -');
+  .max(200)
+  // Built-in tool names, or `action:<workspace>/<action>` for a workspace action.
+  .regex(/^[A-Za-z0-9_.:-]+$|^action:[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'tool names use letters, digits and _ . : - (or action:<workspace>/<action>)');
 
 /** Full replace: every field omitted becomes null, lists become []. */
 const configInput = z.object({

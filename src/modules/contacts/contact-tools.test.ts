@@ -15,8 +15,9 @@ beforeAll(async () => {
   server = await startTestServer();
   tools = new Map(contactTools(server.app.services.contacts).map((t) => [t.name, t]));
   const tenantId = (await server.tenant()).tenantId;
-  context = { tenantId, runId: randomUUID(), signal: new AbortController().signal };
-  otherContext = { tenantId: (await server.tenant()).tenantId, runId: randomUUID(), signal: new AbortController().signal };
+  const runId = randomUUID();
+  context = { tenantId, runId, callId: `${runId}:1`, signal: new AbortController().signal };
+  otherContext = { tenantId: (await server.tenant()).tenantId, runId, callId: `${runId}:1`, signal: new AbortController().signal };
   await server.app.services.contacts.import({ tenantId, name: 'test', scopes: new Set() }, [
     // Sixty unrelated people: hex names share no more than a trigram or two.
     ...Array.from({ length: 60 }, (_, i) => {

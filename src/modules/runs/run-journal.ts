@@ -178,6 +178,17 @@ export class RunJournal {
     }, 'waiting');
   }
 
+  /**
+   * Waits, without its lease, for a workflow job the run started (a workspace action called as a
+   * tool); the job's end puts the run back in the queue, and the replay reads the job's result.
+   */
+  async awaitJob(event: JournalEvent, lines: LogLineInput[] = []): Promise<void> {
+    await this.fenced(
+      (em) => this.write(em, { set: `status = 'waiting', lease_token = null, lease_owner = null, lease_expires_at = null`, lines, event }),
+      'waiting',
+    );
+  }
+
   async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
     await this.fenced((em) => this.write(em, { event: { type, detail } }));
   }

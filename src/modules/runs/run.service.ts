@@ -10,7 +10,7 @@ import type { Bus } from '../../platform/bus';
 import { recordAudit } from '../audit/audit.service';
 import { findBlueprint } from '../configs/blueprints';
 import { AgentEventSchema, AgentRunSchema, RUN_STATUSES, type AgentEvent, type AgentRun, type RunStatus } from './agent-run.entity';
-import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, runChannel, type RunCancelled } from './run-channels';
+import { RUN_CANCELLED, RUN_QUEUE_CHANNEL, runChannel, type RunCancelled, type RunChanged } from './run-channels';
 
 const MAX_INPUT_BYTES = 256 * 1024;
 
@@ -79,6 +79,25 @@ export class RunService {
    */
   async enqueue(actor: Actor, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
     return inTenantSql(this.deps.orm, actor.tenantId, (sql) => enqueueIn(sql, actor.tenantId, blueprint, input, source));
+  }
+
+  /**
+   * A run waiting on something outside it (a workflow job it called as a tool) goes back to the
+   * queue, with an event saying why. False when it was not waiting (nothing changes).
+   */
+  async resumeWaiting(tenantId: string, runId: string, event: { type: string; detail: Record<string, unknown> }): Promise<boolean> {
+    const changed = await inTenantSql(this.deps.orm, tenantId, async (sql) => {
+      const [row] = await sql.execute<unknown[]>(
+        `update agent_runs set status = 'queued', run_at = now(), updated_at = now() where id = ? and status = 'waiting' returning id`,
+        [runId],
+      );
+      if (!row) return null;
+      await sql.execute('select pg_notify(?, ?)', [RUN_QUEUE_CHANNEL, runId]);
+      const eventSeq = await appendEvent(sql, tenantId, runId, event.type, event.detail);
+      return { runId, status: 'queued', eventSeq } satisfies RunChanged;
+    });
+    if (changed) this.deps.bus.publish(runChannel(runId), changed).catch(this.deps.onPublishError);
+    return changed !== null;
   }
 
   async list(tenantId: string, filter: RunFilter): Promise<Page<AgentRun>> {

@@ -102,9 +102,10 @@ export class WorkerRegistry {
   }
 
   /** Forgets a worker (an operator's clean-up); steps it ran keep its id. */
-  async delete(tenantId: string, id: string): Promise<void> {
+  async delete(tenantId: string, id: string): Promise<RestWorker> {
     if (!isUuid(id)) throw new NotFoundError('Worker');
-    const rows = await inTenantSql(this.deps.orm, tenantId, (sql) => sql.execute<unknown[]>(`delete from workers where id = ? returning id`, [id]));
-    if (rows.length === 0) throw new NotFoundError('Worker');
+    const [row] = await inTenantSql(this.deps.orm, tenantId, (sql) => sql.execute<Record<string, any>[]>(`delete from workers where id = ? returning *`, [id]));
+    if (!row) throw new NotFoundError('Worker');
+    return workerFromRow(row);
   }
 }

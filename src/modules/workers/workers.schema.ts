@@ -41,14 +41,11 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   deleteWorker: t.field({
-    type: 'Boolean',
+    type: WorkerRef,
     authScopes: { scope: 'workflows:write' },
-    description: 'Forgets a worker; if it is still running it must register again.',
+    description: 'Forgets a worker (a still-running one must register again); answers it as it was.',
     args: { id: t.arg.id({ required: true }) },
     errors: { types: [NotFoundError], directResult: true, union: { name: 'DeleteWorkerResult' } },
-    resolve: async (_r, { id }, ctx) => {
-      await ctx.services.workers.delete(principalOf(ctx).tenantId, entityId(String(id), 'Worker'));
-      return true;
-    },
+    resolve: (_r, { id }, ctx) => ctx.services.workers.delete(principalOf(ctx).tenantId, entityId(String(id), 'Worker')),
   }),
 }));

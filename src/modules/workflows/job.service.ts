@@ -9,11 +9,12 @@ import type { Bus } from '../../platform/bus';
 import { requiredTags } from './definition/required-tags';
 import { resolveTaskInput } from './definition/task-input';
 import type { ActionDef, TaskDef } from './definition/types';
+import { renderValue, templateContext, TemplateError } from './definition/templates';
 import { jobFromRow, SERVER_STEP, stepFromRow, type Job, type JobSourceType, type JobStep, type StepRunner } from './job';
 import { JOB_QUEUE_CHANNEL } from './job-channels';
 import { announce, JobTransaction, withJob } from './job-progress';
 import { TERMINAL_JOB, type JobStatus } from './orchestrator';
-import type { WorkspaceService } from './workspace.service';
+import type { Workspace, WorkspaceService } from './workspace.service';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 
@@ -43,6 +44,28 @@ export class JobService {
     const workspace = await this.deps.workspaces.get(actor.tenantId, workspaceName);
     const task: TaskDef | undefined = Object.hasOwn(workspace.definition.tasks, taskName) ? workspace.definition.tasks[taskName] : undefined;
     if (!task) throw new NotFoundError('Task');
+    return this.start(actor, workspace, task, input, source);
+  }
+
+  /**
+   * One action of a workspace as a one-step job (an agent run calling `action:<ws>/<action>`):
+   * the input is checked against the action's input fields and handed to the step as is.
+   */
+  async runAction(actor: Actor, workspaceName: string, actionName: string, input: unknown, source: JobSource): Promise<Job> {
+    const workspace = await this.deps.workspaces.get(actor.tenantId, workspaceName);
+    const action = Object.hasOwn(workspace.definition.actions, actionName) ? workspace.definition.actions[actionName] : undefined;
+    if (!action || actionName.startsWith('_inline:')) throw new NotFoundError('Action');
+    const task: TaskDef = {
+      name: `_action:${actionName}`,
+      mode: 'distributed',
+      input: action.input,
+      // The whole job input, unrendered: '{{ input }}' is one expression, so it keeps its JSON value.
+      flow: [{ name: 'action', action: actionName, input: '{{ input }}' as never, dependsOn: [], continueOnFailure: false }],
+    };
+    return this.start(actor, workspace, task, input, source);
+  }
+
+  private async start(actor: Actor, workspace: Workspace, task: TaskDef, input: unknown, source: JobSource): Promise<Job> {
     if (input !== undefined && input !== null && Buffer.byteLength(JSON.stringify(input)) > MAX_INPUT_BYTES) {
       throw new InputError(`input must be at most ${MAX_INPUT_BYTES} bytes of JSON`, 'input');
     }
@@ -184,5 +207,69 @@ export class JobService {
       await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `job cancelled by ${actor.name}` }]);
       return tx.job;
     });
+  }
+
+  /**
+   * An agent step that became ready, rendered for its run: the blueprint and the run's input (the
+   * step's input plus the rendered prompt). Null when the step is not ready any more, or did not
+   * render (then it has failed, and the job moved on).
+   */
+  async agentStepRequest(tenantId: string, jobId: string, stepName: string): Promise<{ blueprint: string; input: Record<string, unknown> } | null> {
+    return withJob(this.deps, tenantId, jobId, async (tx) => {
+      const step = await tx.step(stepName);
+      if (!step || step.status !== 'ready' || step.actionType !== 'agent') return null;
+      const outputs = Object.fromEntries((await tx.steps()).filter((s) => s.status === 'completed').map((s) => [s.name, s.output]));
+      try {
+        const input = renderValue(step.inputTemplate, templateContext(tx.job.input, outputs)) as Record<string, unknown>;
+        const prompt = step.actionSpec.prompt === undefined ? undefined : renderValue(step.actionSpec.prompt, templateContext({ ...tx.job.input, ...input }, outputs));
+        return { blueprint: step.actionSpec.blueprint!, input: { ...input, ...(prompt === undefined ? {} : { prompt: String(prompt) }) } };
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        await tx.setStep(stepName, { status: 'failed', error: `Template rendering failed: ${err.message}`, completedNow: true });
+        await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${stepName} failed: template rendering failed: ${err.message}` }]);
+        await tx.advance();
+        return null;
+      }
+    });
+  }
+
+  /** The agent step's run was enqueued: the step runs. False when the step moved on meanwhile (its run should stop). */
+  async attachRun(tenantId: string, jobId: string, stepName: string, runId: string, input: Record<string, unknown>): Promise<boolean> {
+    return withJob(this.deps, tenantId, jobId, async (tx) => {
+      const step = await tx.step(stepName);
+      if (step?.status === 'running' && step.runId === runId) return true;
+      if (step?.status !== 'ready') return false;
+      await tx.setStep(stepName, { status: 'running', runId, input, startedNow: true });
+      if (tx.job.status === 'pending') await tx.setJob({ status: 'running', startedNow: true });
+      await tx.log([{ step: SERVER_STEP, stream: 'stdout', line: `step ${stepName} runs as agent run ${runId}` }]);
+      return true;
+    });
+  }
+
+  /** A step that could not start (its run was refused: no config, circuit open…) fails with why. */
+  async failStep(tenantId: string, jobId: string, stepName: string, reason: string): Promise<void> {
+    await withJob(this.deps, tenantId, jobId, async (tx) => {
+      const step = await tx.step(stepName);
+      if (!step || (step.status !== 'ready' && step.status !== 'running')) return;
+      await tx.setStep(stepName, { status: 'failed', error: reason, completedNow: true });
+      await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${stepName} failed: ${reason}` }]);
+      await tx.advance();
+    });
+  }
+
+  /** The agent step's run ended: the step completes with its output, or fails with why. */
+  async finishAgentStep(tenantId: string, jobId: string, stepName: string, runId: string, result: { ok: boolean; output: unknown; error: string | null }): Promise<void> {
+    await withJob(this.deps, tenantId, jobId, async (tx) => {
+      const step = await tx.step(stepName);
+      if (!step || step.status !== 'running' || step.runId !== runId) return;
+      await tx.setStep(stepName, { status: result.ok ? 'completed' : 'failed', output: result.output, error: result.error, completedNow: true });
+      if (!result.ok) await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${stepName} failed: ${result.error}` }]);
+      await tx.advance();
+    });
+  }
+
+  /** The run that started this job (as a tool call) has been put back in the queue with its result. */
+  async markCallerResumed(tenantId: string, jobId: string): Promise<void> {
+    await inTenantSql(this.deps.orm, tenantId, (sql) => sql.execute(`update jobs set caller_resumed = true where id = ?`, [jobId]));
   }
 }

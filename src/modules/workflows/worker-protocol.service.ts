@@ -200,7 +200,7 @@ export class WorkerProtocolService {
   /** Seed 001: log lines of a step, appended to the job's log and published live. */
   async appendLogs(tenantId: string, jobId: string, batch: LogBatch): Promise<number> {
     const { lines } = checkLines(batch);
-    if (lines.length === 0) return 0;
+    // Through the job even with no lines: an unknown job is a 404 either way.
     await withJob(this.deps, tenantId, jobId, (tx) => tx.log(lines));
     return lines.length;
   }

@@ -227,27 +227,24 @@ builder.mutationFields((t) => ({
     authScopes: write,
     description: 'A tar.gz of the workspace folder; its .workflows/*.yaml are checked before anything is stored.',
     args: { name: t.arg.string({ required: true }), archive: t.arg({ type: 'File', required: true }) },
-    errors: { types: [WorkspaceInvalidError, InputError], union: { name: 'UploadWorkspaceResult' } },
+    errors: { types: [WorkspaceInvalidError, InputError], directResult: true, union: { name: 'UploadWorkspaceResult' } },
     resolve: async (_r, { name, archive }, ctx) => {
       if (archive.size > MAX_ARCHIVE_BYTES) throw new InputError(`The archive is larger than ${MAX_ARCHIVE_BYTES / 1024 / 1024} MiB.`, 'archive');
       return ctx.services.workspaces.upload(actorOf(principalOf(ctx)), name, Buffer.from(await archive.arrayBuffer()));
     },
   }),
   deleteWorkspace: t.field({
-    type: 'Boolean',
+    type: WorkspaceRef,
     authScopes: write,
     args: { name: t.arg.string({ required: true }) },
     errors: { types: [InputError, NotFoundError], directResult: true, union: { name: 'DeleteWorkspaceResult' } },
-    resolve: async (_r, { name }, ctx) => {
-      await ctx.services.workspaces.delete(actorOf(principalOf(ctx)), name);
-      return true;
-    },
+    resolve: (_r, { name }, ctx) => ctx.services.workspaces.delete(actorOf(principalOf(ctx)), name),
   }),
   executeTask: t.field({
     type: ExecuteTaskPayloadRef,
     authScopes: write,
     args: { workspace: t.arg.string({ required: true }), task: t.arg.string({ required: true }), input: t.arg({ type: 'JSON' }) },
-    errors: { types: [InputError, NotFoundError], union: { name: 'ExecuteTaskResult' } },
+    errors: { types: [InputError, NotFoundError], directResult: true, union: { name: 'ExecuteTaskResult' } },
     resolve: async (_r, { workspace, task, input }, ctx) => ({
       job: await ctx.services.jobs.execute(actorOf(principalOf(ctx)), workspace, task, input ?? undefined, { type: 'user' }),
     }),

@@ -140,13 +140,15 @@ export class WorkspaceService {
     return row?.revision ?? null;
   }
 
-  /** Deletes a workspace and its revisions; jobs keep their record (and their steps' specs). */
-  async delete(actor: Actor, name: string): Promise<void> {
+  /** Deletes a workspace and its revisions, answering it as it was; jobs keep their record (and their steps' specs). */
+  async delete(actor: Actor, name: string): Promise<Workspace> {
     checkWorkspaceName(name);
-    await inTenantSql(this.deps.orm, actor.tenantId, async (sql) => {
-      const [row] = await sql.execute<{ id: string }[]>(`delete from workspaces where name = ? returning id`, [name]);
+    return inTenantSql(this.deps.orm, actor.tenantId, async (sql) => {
+      const [row] = await sql.execute<Record<string, any>[]>(`${SELECT} where w.name = ? for update of w`, [name]);
       if (!row) throw new NotFoundError('Workspace');
+      await sql.execute(`delete from workspaces where id = ?`, [row.id]);
       await recordAuditSql(sql, actor, { action: 'workspace.delete', targetType: 'workspace', targetId: row.id, detail: { name } });
+      return workspaceFromRow(row);
     });
   }
 }

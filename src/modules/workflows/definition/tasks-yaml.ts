@@ -16,19 +16,24 @@ const MAX_STEP_TIMEOUT = 24 * 3600;
 const MAX_TASK_TIMEOUT = 7 * 24 * 3600;
 
 export type ParsedTask = {
-  task: TaskDef;
+  /** Undefined when the task has errors (already reported). */
+  task?: TaskDef;
   /** Actions written inside steps, hoisted as `_inline:{task}:{step}`. */
   inlineActions: ActionDef[];
   /** Each step's `action:` reference and where it is written, checked once every file is read. */
   actionRefs: { step: string; action: string; node: Node }[];
 };
 
-/** One task under `tasks:`; undefined after reporting its errors. */
-export function parseTask(ctx: ActionContext, name: string, entry: Entry): ParsedTask | undefined {
+/**
+ * One task under `tasks:`. Its action references are returned even when it has errors, so an
+ * unknown action is reported along with them.
+ */
+export function parseTask(ctx: ActionContext, name: string, entry: Entry): ParsedTask {
   const { src } = ctx;
   const label = `task "${name}"`;
+  const parsed: ParsedTask = { inlineActions: [], actionRefs: [] };
   const entries = src.entries(entry.value, label, entry.keyNode);
-  if (!entries) return undefined;
+  if (!entries) return parsed;
   const byKey = new Map(entries.map((e) => [e.key, e]));
   let ok = true;
   const fail = (node: Node, message: string) => {
@@ -70,16 +75,15 @@ export function parseTask(ctx: ActionContext, name: string, entry: Entry): Parse
   const flowEntry = byKey.get('flow');
   if (!flowEntry) {
     fail(entry.keyNode, `${label} needs a "flow" (its steps)`);
-    return undefined;
+    return parsed;
   }
   const stepEntries = src.entries(flowEntry.value, `the flow of ${label}`, flowEntry.keyNode);
-  if (!stepEntries) return undefined;
+  if (!stepEntries) return parsed;
   if (stepEntries.length === 0) {
     fail(src.valueAt(flowEntry), `the flow of ${label} has no steps`);
-    return undefined;
+    return parsed;
   }
 
-  const parsed: ParsedTask = { task, inlineActions: [], actionRefs: [] };
   const steps: StepSource[] = [];
   for (const stepEntry of stepEntries) {
     if (!STEP_NAME.test(stepEntry.key)) {
@@ -93,8 +97,10 @@ export function parseTask(ctx: ActionContext, name: string, entry: Entry): Parse
   // The flow is checked even when a step was refused, so one upload reports every error; a
   // refused step still counts as existing, so depending on it is not reported twice.
   const flowOk = checkFlow(src, label, steps, new Set(stepEntries.map((e) => e.key)));
-  if (!ok || !flowOk) return undefined;
-  task.flow = steps.map((s) => s.def);
+  if (ok && flowOk) {
+    task.flow = steps.map((s) => s.def);
+    parsed.task = task;
+  }
   return parsed;
 }
 
@@ -165,10 +171,13 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
 
   const input = byKey.get('input');
   if (input) {
+    let templatesOk = true;
     const value = src.json(input.value, `input of ${label}`, (text, node) => {
-      if (text.includes('{')) step.templates.push({ text, node, what: `input of ${label}` });
+      if (!text.includes('{')) return;
+      if (checkTemplateSyntax(src, text, node, `input of ${label}`)) step.templates.push({ text, node, what: `input of ${label}` });
+      else templatesOk = false;
     });
-    if (value === undefined) ok = false;
+    if (value === undefined || !templatesOk) ok = false;
     else if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(src.valueAt(input), `input of ${label} must be a mapping`);
     else step.def.input = value as Record<string, unknown>;
   }

@@ -41,6 +41,8 @@ export function parseWorkspace(files: WorkflowFile[], options: ParseOptions = {}
   const actions = new Map<string, { def: ActionDef; loc: Loc }>();
   const tasks = new Map<string, { def: TaskDef; loc: Loc }>();
   const refs: { task: string; ref: ParsedTask['actionRefs'][number]; src: YamlSource }[] = [];
+  // Every action name written, valid or not: a step using a refused action is not reported again.
+  const declared = new Set<string>();
 
   for (const file of workflowFiles) {
     const lines = new LineCounter();
@@ -72,6 +74,7 @@ export function parseWorkspace(files: WorkflowFile[], options: ParseOptions = {}
             src.error(item.keyNode, `action name "${item.key}" must start with a letter or digit and hold only letters, digits, _ . and - (up to 128)`);
             continue;
           }
+          declared.add(item.key);
           const body = src.entries(item.value, `action "${item.key}"`, item.keyNode);
           const def = body && parseAction({ src, workspacePaths }, item.key, body, item.keyNode);
           if (def) claim(actions, 'action', item.key, { def, loc }, src, item.keyNode);
@@ -81,9 +84,9 @@ export function parseWorkspace(files: WorkflowFile[], options: ParseOptions = {}
             continue;
           }
           const parsed = parseTask({ src, workspacePaths }, item.key, item);
-          if (!parsed || !claim(tasks, 'task', item.key, { def: parsed.task, loc }, src, item.keyNode)) continue;
-          for (const inline of parsed.inlineActions) actions.set(inline.name, { def: inline, loc });
           for (const ref of parsed.actionRefs) refs.push({ task: item.key, ref, src });
+          if (!parsed.task || !claim(tasks, 'task', item.key, { def: parsed.task, loc }, src, item.keyNode)) continue;
+          for (const inline of parsed.inlineActions) actions.set(inline.name, { def: inline, loc });
         }
       }
     }
@@ -91,8 +94,8 @@ export function parseWorkspace(files: WorkflowFile[], options: ParseOptions = {}
 
   // Steps may use actions of any file, so references are checked once all files are read.
   for (const { task, ref, src } of refs) {
-    if (actions.has(ref.action)) continue;
-    const known = [...actions.keys()].filter((n) => !n.startsWith('_inline:'));
+    if (declared.has(ref.action)) continue;
+    const known = [...declared];
     const list = known.length === 0 ? 'no actions are defined' : `actions: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}`;
     src.error(ref.node, `step "${ref.step}" of task "${task}" uses action "${ref.action}", which is not defined (${list})`);
   }

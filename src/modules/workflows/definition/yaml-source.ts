@@ -20,6 +20,8 @@ const NODE_BUDGET = 200_000;
 
 export class YamlSource {
   private budget = NODE_BUDGET;
+  /** `Alias.resolve` searches the whole document, so each alias is resolved once. */
+  private readonly aliases = new Map<Node, Node | null>();
 
   constructor(
     readonly file: string,
@@ -56,12 +58,11 @@ export class YamlSource {
   /** Follows aliases (`*name`); reports an unknown one. */
   resolve(node: Node | null): Node | null {
     if (!node || !isAlias(node)) return node;
-    const target = node.resolve(this.doc);
-    if (!target) {
-      this.error(node, `unknown alias *${node.source}`);
-      return null;
-    }
-    return target as Node;
+    if (this.aliases.has(node)) return this.aliases.get(node)!;
+    const target = (node.resolve(this.doc) as Node | undefined) ?? null;
+    if (!target) this.error(node, `unknown alias *${node.source}`);
+    this.aliases.set(node, target);
+    return target;
   }
 
   /** The entries of a mapping in file order, merge keys (`<<: *base`) expanded; undefined if not a mapping. */
