@@ -3,14 +3,27 @@ import WebSocket from 'ws';
 import type { CommandArgs } from './index';
 import { CliError } from './runtime';
 
-const USAGE = 'Usage: runlane logs <run-id> --server URL --token TOKEN [--follow] [--after CURSOR] [--json]';
+const USAGE = 'Usage: runlane logs <run-or-job-id> --server URL --token TOKEN [--follow] [--after CURSOR] [--json]';
 
 type Line = { cursor: string; ts: string; step: string; stream: string; line: string };
+type Kind = 'run' | 'job';
 
-const PAGE = `query RunLogsPage($runId: ID!, $after: String) {
-  run(id: $runId) { logs(after: $after, first: 1000) { edges { node { cursor ts step stream line } } pageInfo { hasNextPage endCursor } } }
-}`;
-const FOLLOW = `subscription FollowRunLogs($runId: ID!, $after: String) { runLogs(runId: $runId, after: $after) { cursor ts step stream line } }`;
+const LINE = 'cursor ts step stream line';
+/** The same log read two ways, for runs and for jobs; `source` and `line` are aliases, so one reader fits both. */
+const DOCUMENTS: Record<Kind, { page: string; follow: string }> = {
+  run: {
+    page: `query RunLogsPage($id: ID!, $after: String) {
+  source: run(id: $id) { logs(after: $after, first: 1000) { edges { node { ${LINE} } } pageInfo { hasNextPage endCursor } } }
+}`,
+    follow: `subscription FollowRunLogs($id: ID!, $after: String) { line: runLogs(runId: $id, after: $after) { ${LINE} } }`,
+  },
+  job: {
+    page: `query JobLogsPage($id: ID!, $after: String) {
+  source: job(id: $id) { logs(after: $after, first: 1000) { edges { node { ${LINE} } } pageInfo { hasNextPage endCursor } } }
+}`,
+    follow: `subscription FollowJobLogs($id: ID!, $after: String) { line: jobLogs(jobId: $id, after: $after) { ${LINE} } }`,
+  },
+};
 
 /** Backoff between reconnections of --follow; a stream that delivered resets it. */
 const RETRY_MS = [250, 500, 1_000, 2_000, 5_000];
@@ -18,41 +31,55 @@ const GIVE_UP_AFTER = 20;
 
 /**
  * `runlane logs`: a client of a running server (GraphQL over HTTP and WebSocket), not of the
- * database. Prints the log; with --follow, tails it until the run ends, and after a dropped
- * connection resumes from the last line printed, so nothing is missed or printed twice.
+ * database. Prints the log of a run or a job (the id says which: a run is looked for first);
+ * with --follow, tails it until the run or job ends, and after a dropped connection resumes from
+ * the last line printed, so nothing is missed or printed twice.
  */
 export async function logsCommand(args: CommandArgs, out: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
-  const [runId] = args.positionals;
+  const [sourceId] = args.positionals;
   const server = args.values.server;
   const token = args.values.token;
-  if (!runId || typeof server !== 'string' || typeof token !== 'string') throw new CliError(USAGE, 2);
+  if (!sourceId || typeof server !== 'string' || typeof token !== 'string') throw new CliError(USAGE, 2);
   const base = server.replace(/\/+$/, '');
   if (!/^https?:\/\//.test(base)) throw new CliError('--server must be an http:// or https:// URL', 2);
   const print = (l: Line) => out(args.values.json ? `${JSON.stringify(l)}\n` : `${l.ts} ${l.stream.toLowerCase().padEnd(6)} ${l.step}  ${l.line}\n`);
   let after = typeof args.values.after === 'string' ? args.values.after : null;
 
+  const page = async (kind: Kind): Promise<{ logs: any; errors?: { message: string }[] }> => {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: DOCUMENTS[kind].page, variables: { id: sourceId, after } }),
+    }).catch((err: Error) => {
+      throw new CliError(`cannot reach ${base}: ${err.message}`);
+    });
+    const body = (await res.json().catch(() => ({}))) as { data?: any; errors?: { message: string }[] };
+    return { logs: body.data?.source?.logs ?? null, errors: body.errors };
+  };
+  // A run, else a job: whichever this id (and this token's scopes) finds.
+  let kind: Kind = 'run';
+  let first = await page('run');
+  if (!first.logs) {
+    const asJob = await page('job');
+    if (asJob.logs) (kind = 'job'), (first = asJob);
+    else throw new CliError(first.errors?.[0]?.message ?? asJob.errors?.[0]?.message ?? `No run or job ${sourceId}.`);
+  }
+
   if (!args.values.follow) {
+    let logs = first.logs;
     for (;;) {
-      const res = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ query: PAGE, variables: { runId, after } }),
-      }).catch((err: Error) => {
-        throw new CliError(`cannot reach ${base}: ${err.message}`);
-      });
-      const body = (await res.json().catch(() => ({}))) as { data?: any; errors?: { message: string }[] };
-      if (body.errors?.length) throw new CliError(body.errors[0]!.message);
-      const logs = body.data?.run?.logs;
-      if (!logs) throw new CliError(`Run ${runId} not found.`);
       for (const edge of logs.edges) print(edge.node);
       if (!logs.pageInfo.hasNextPage) return 0;
       after = logs.pageInfo.endCursor;
+      const next = await page(kind);
+      if (next.errors?.length) throw new CliError(next.errors[0]!.message);
+      logs = next.logs;
     }
   }
 
   let failures = 0;
   for (;;) {
-    const outcome = await followOnce(base, token, runId, after, (line) => {
+    const outcome = await followOnce(base, token, DOCUMENTS[kind].follow, sourceId, after, (line) => {
       print(line);
       after = line.cursor;
       failures = 0;
@@ -67,8 +94,8 @@ export async function logsCommand(args: CommandArgs, out: (text: string) => void
 
 type FollowOutcome = { done: true; fatal?: undefined } | { done: false; fatal?: string; reason: string };
 
-/** One subscription until it completes (the run ended), fails for good, or the connection drops. */
-function followOnce(base: string, token: string, runId: string, after: string | null, onLine: (l: Line) => void): Promise<FollowOutcome> {
+/** One subscription until it completes (the run or job ended), fails for good, or the connection drops. */
+function followOnce(base: string, token: string, document: string, id: string, after: string | null, onLine: (l: Line) => void): Promise<FollowOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (outcome: FollowOutcome) => {
@@ -91,11 +118,11 @@ function followOnce(base: string, token: string, runId: string, after: string | 
         },
       },
     });
-    client.subscribe<{ runLogs: Line }>(
-      { query: FOLLOW, variables: { runId, after } },
+    client.subscribe<{ line: Line }>(
+      { query: document, variables: { id, after } },
       {
         next: (value) => {
-          if (value.data?.runLogs) onLine(value.data.runLogs);
+          if (value.data?.line) onLine(value.data.line);
         },
         error: (err) => {
           const errors = Array.isArray(err) ? (err as { message: string; extensions?: { code?: string } }[]) : [];

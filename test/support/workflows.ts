@@ -19,7 +19,7 @@ export async function uploadArchive(url: string, token: string, name: string, ar
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: UPLOAD, variables: { name, archive: null } }));
   form.set('map', JSON.stringify({ 0: ['variables.archive'] }));
-  form.set('0', new Blob([archive], { type: 'application/gzip' }), `${name}.tar.gz`);
+  form.set('0', new Blob([new Uint8Array(archive)], { type: 'application/gzip' }), `${name}.tar.gz`);
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   const body = (await res.json()) as any;
   if (body.errors) throw new Error(`uploadWorkspace: ${JSON.stringify(body.errors)}`);

@@ -97,11 +97,16 @@ export class WorkerClient {
     await this.json('POST', `${this.jobPath(jobId)}/complete`, { output });
   }
 
-  /** `GET /worker/workspace/{ws}.tar.gz`, conditional on the revision the cache holds. */
-  async downloadWorkspace(workspace: string, currentRevision: string | null): Promise<WorkspaceDownload> {
+  /**
+   * `GET /worker/workspace/{ws}.tar.gz`, conditional on the revision the cache holds. With
+   * `revision`, that revision is asked for (`?revision=`, which Runlane honours; a server that does
+   * not sends its current one, which the caller takes as it comes).
+   */
+  async downloadWorkspace(workspace: string, currentRevision: string | null, revision?: string | null): Promise<WorkspaceDownload> {
     const headers: Record<string, string> = {};
     if (currentRevision) headers['if-none-match'] = `"${currentRevision}"`;
-    const res = await this.send('GET', `/worker/workspace/${encodeURIComponent(workspace)}.tar.gz`, undefined, headers, this.timeoutMs * 10);
+    const query = revision ? `?revision=${encodeURIComponent(revision)}` : '';
+    const res = await this.send('GET', `/worker/workspace/${encodeURIComponent(workspace)}.tar.gz${query}`, undefined, headers, this.timeoutMs * 10);
     if (res.status === 304) {
       await res.body?.cancel().catch(() => {});
       return { notModified: true };

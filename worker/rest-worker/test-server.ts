@@ -18,7 +18,7 @@ import { startRestWorker, type RestWorker, type RestWorkerOptions } from './work
 export const TEST_TOKEN = 'rl_test_token_0123456789abcdef0123456789';
 
 type Work = { claim: Claim; requiredTags: string[] } | { reject: string; requiredTags: string[] };
-type Workspace = { revision: string; archive: Buffer };
+type Workspace = { revision: string; archives: Map<string, Buffer> };
 type Files = Record<string, string | { content: string; mode: number }>;
 
 const NO_WORK = {
@@ -44,7 +44,7 @@ export class FakeServer {
   readonly completes: { jobId: string; step: string; result: StepResult; at: number }[] = [];
   readonly jobCompletes: { jobId: string; output: unknown }[] = [];
   readonly logRequests: { jobId: string; step: string; lines: LogLine[]; bytes: number }[] = [];
-  readonly downloads: { workspace: string; ifNoneMatch: string | null; status: number }[] = [];
+  readonly downloads: { workspace: string; ifNoneMatch: string | null; revision: string | null; status: number }[] = [];
   readonly cancelPolls: string[] = [];
   readonly authHeaders = new Set<string>();
 
@@ -104,8 +104,15 @@ export class FakeServer {
   async setWorkspace(name: string, files: Files): Promise<string> {
     const archive = await tarGz(files);
     const revision = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16);
-    this.workspaces.set(name, { revision, archive });
+    const archives = this.workspaces.get(name)?.archives ?? new Map<string, Buffer>();
+    archives.set(revision, archive);
+    this.workspaces.set(name, { revision, archives });
     return revision;
+  }
+
+  /** Forgets every registered worker, as when the server's data is reset. */
+  forgetWorkers(): void {
+    this.workers.splice(0);
   }
 
   completeOf(jobId: string, step: string): StepResult | undefined {
@@ -149,6 +156,8 @@ export class FakeServer {
       this.claimRequests.push({ ...body, at: Date.now() });
       const failure = this.claimFailures.shift();
       if (failure) return send(res, failure, { error: 'INTERNAL_ERROR', message: 'claim failed', status: failure });
+      // Like Runlane: any call of a worker counts as a heartbeat, and an unknown worker is a 404.
+      if (!this.workers.some((w) => w.id === body.worker_id)) return send(res, 404, { error: 'NOT_FOUND', message: 'Worker not found', status: 404 });
       const index = this.queue.findIndex((w) => w.requiredTags.every((t) => (body.tags as string[]).includes(t)));
       if (index < 0) return send(res, 200, NO_WORK);
       const [work] = this.queue.splice(index, 1);
@@ -159,19 +168,22 @@ export class FakeServer {
     if (req.method === 'GET' && ws) {
       const name = decodeURIComponent(ws[1]!);
       const ifNoneMatch = (req.headers['if-none-match'] as string | undefined) ?? null;
+      const asked = url.searchParams.get('revision');
       const workspace = this.workspaces.get(name);
-      if (!workspace) {
-        this.downloads.push({ workspace: name, ifNoneMatch, status: 404 });
+      const revision = asked ?? workspace?.revision;
+      const archive = revision ? workspace?.archives.get(revision) : undefined;
+      if (!archive) {
+        this.downloads.push({ workspace: name, ifNoneMatch, revision: asked, status: 404 });
         return send(res, 404, { error: 'NOT_FOUND', message: `Workspace '${name}' not found`, status: 404 });
       }
-      if (ifNoneMatch && ifNoneMatch.replace(/"/g, '') === workspace.revision) {
-        this.downloads.push({ workspace: name, ifNoneMatch, status: 304 });
-        res.writeHead(304, { etag: `"${workspace.revision}"` });
+      if (ifNoneMatch && ifNoneMatch.replace(/"/g, '') === revision) {
+        this.downloads.push({ workspace: name, ifNoneMatch, revision: asked, status: 304 });
+        res.writeHead(304, { etag: `"${revision}"`, 'x-revision': revision });
         return void res.end();
       }
-      this.downloads.push({ workspace: name, ifNoneMatch, status: 200 });
-      res.writeHead(200, { 'content-type': 'application/gzip', 'x-revision': workspace.revision, etag: `"${workspace.revision}"` });
-      return void res.end(workspace.archive);
+      this.downloads.push({ workspace: name, ifNoneMatch, revision: asked, status: 200 });
+      res.writeHead(200, { 'content-type': 'application/gzip', 'x-revision': revision, etag: `"${revision}"` });
+      return void res.end(archive);
     }
     const job = /^\/worker\/jobs\/([^/]+)\/(cancelled|complete|logs|steps\/([^/]+)\/(start|complete))$/.exec(path);
     if (job) {

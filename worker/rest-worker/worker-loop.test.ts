@@ -49,6 +49,18 @@ describe('registration', () => {
     await waitFor(() => server.heartbeats.at(-1) === worker.workerId, 3_000, 'a heartbeat of the new registration');
     await waitFor(() => server.claimRequests.at(-1)?.worker_id === worker.workerId);
   });
+
+  it('registers again when a claim says the worker is unknown (the server lost its data)', async () => {
+    const worker = harness.start(server);
+    const first = await waitFor(() => worker.workerId);
+    await waitFor(() => server.claimRequests.length > 0);
+    server.forgetWorkers();
+    await waitFor(() => worker.workerId !== first, 3_000, 'a new registration');
+    const claim = scriptStep('echo again');
+    server.enqueue(claim);
+    expect(await waitFor(() => server.completeOf(claim.job_id, 'run'))).toMatchObject({ exit_code: 0 });
+    expect(server.starts.at(-1)!.workerId).toBe(worker.workerId);
+  });
 });
 
 describe('claiming', () => {

@@ -179,6 +179,8 @@ export function startRestWorker(options: RestWorkerOptions): RestWorker {
         }
         idle++;
         log.warn({ error: errorText(err), retryInMs: idleDelay(idle, timings.pollMs) }, 'claim failed');
+        // Runlane answers 404 when it does not know the worker (its data was reset): register again.
+        if (isStatus(err, 404)) await reRegister();
         await sleep(idleDelay(idle, timings.pollMs), stopping.signal);
         continue;
       }

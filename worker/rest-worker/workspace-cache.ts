@@ -44,19 +44,16 @@ export class WorkspaceCache {
   }
 
   /**
-   * The workspace at `revision` when the cache holds it; otherwise the server's current revision,
-   * downloaded unless the cache already has it (`If-None-Match`).
+   * The workspace at `revision` when the cache holds it, else that revision downloaded; without a
+   * revision, the server's current one, downloaded unless the cache already has it (`If-None-Match`).
    */
   acquire(workspace: string, revision?: string | null): Promise<WorkspaceLease> {
     return this.locked(workspace, async () => {
       const wsDir = this.workspaceDir(workspace);
       await mkdir(wsDir, { recursive: true });
       let rev: string | null = null;
-      if (revision) {
-        const wanted = safeName(revision);
-        if (existsSync(join(wsDir, wanted))) rev = wanted;
-      }
-      if (!rev) rev = await this.refresh(workspace, wsDir);
+      if (revision && existsSync(join(wsDir, safeName(revision)))) rev = safeName(revision);
+      if (!rev) rev = await this.refresh(workspace, wsDir, revision ?? null);
       const key = refKey(workspace, rev);
       this.refs.set(key, (this.refs.get(key) ?? 0) + 1);
       this.used.set(key, ++this.useSeq);
@@ -85,12 +82,12 @@ export class WorkspaceCache {
     return (await this.listRevisions(workspace, this.workspaceDir(workspace))).map((r) => r.name);
   }
 
-  private async refresh(workspace: string, wsDir: string): Promise<string> {
+  private async refresh(workspace: string, wsDir: string, wanted: string | null): Promise<string> {
     let current: string | null = (await readFile(join(wsDir, CURRENT), 'utf8').catch(() => '')).trim() || null;
     if (current && !existsSync(join(wsDir, current))) current = null;
     let download;
     try {
-      download = await this.options.client.downloadWorkspace(workspace, current);
+      download = await this.options.client.downloadWorkspace(workspace, current, wanted);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) throw new Error(`Workspace '${workspace}' not found on the server`);
       throw new Error(`workspace download failed: ${(err as Error).message}`);
@@ -112,9 +109,12 @@ export class WorkspaceCache {
         if (!existsSync(target)) throw new Error(`workspace extraction failed: ${(err as Error).message}`);
       }
     }
-    const pointer = join(wsDir, `${CURRENT}.${randomBytes(4).toString('hex')}`);
-    await writeFile(pointer, rev);
-    await rename(pointer, join(wsDir, CURRENT));
+    // An older revision asked for by name is not the workspace's current one.
+    if (!wanted || safeName(wanted) !== rev) {
+      const pointer = join(wsDir, `${CURRENT}.${randomBytes(4).toString('hex')}`);
+      await writeFile(pointer, rev);
+      await rename(pointer, join(wsDir, CURRENT));
+    }
     return rev;
   }
 

@@ -35,12 +35,12 @@ describe('workspace cache', () => {
     expect(first.result.exit_code).toBe(0);
     await waitFor(() => first.lines().length === 2);
     expect(first.lines()).toEqual(['one', 'tool-ran']);
-    expect(server.downloads).toEqual([{ workspace: 'default', ifNoneMatch: null, status: 200 }]);
+    expect(server.downloads).toEqual([{ workspace: 'default', ifNoneMatch: null, revision: null, status: 200 }]);
     expect(readFileSync(join(cacheDir, 'default', '.current'), 'utf8')).toBe(r1);
     expect(revisionsOnDisk()).toEqual([r1]);
 
     await runStep('cat data.txt');
-    expect(server.downloads.at(-1)).toEqual({ workspace: 'default', ifNoneMatch: `"${r1}"`, status: 304 });
+    expect(server.downloads.at(-1)).toEqual({ workspace: 'default', ifNoneMatch: `"${r1}"`, revision: null, status: 304 });
 
     const downloads = server.downloads.length;
     const pinned = await runStep('cat data.txt', { revision: r1 });
@@ -74,6 +74,13 @@ describe('workspace cache', () => {
     await waitFor(() => pinned.lines().length > 0);
     expect(pinned.lines()).toEqual(['v2']);
     expect(server.downloads).toHaveLength(downloads);
+
+    // A revision the cache no longer holds is fetched by name; the current one stays current.
+    const old = await runStep('cat v.txt', { revision: r1 });
+    await waitFor(() => old.lines().length > 0);
+    expect(old.lines()).toEqual(['v1']);
+    expect(server.downloads.at(-1)).toEqual({ workspace: 'default', ifNoneMatch: `"${r3}"`, revision: r1, status: 200 });
+    expect(readFileSync(join(cacheDir, 'default', '.current'), 'utf8')).toBe(r3);
   });
 
   it('fails the step with -1 and logs why when the workspace cannot be fetched', async () => {

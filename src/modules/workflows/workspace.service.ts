@@ -5,7 +5,7 @@ import { InputError, NotFoundError } from '../../db/errors';
 import type { Actor } from '../../platform/auth';
 import { recordAuditSql } from '../audit/audit.service';
 import type { WorkspaceDefinition } from './definition/types';
-import { parseWorkspace } from './definition/workflow-yaml';
+import { parseWorkspaceFiles } from './definition/workflow-yaml';
 import { ArchiveError, readArchive, revisionOf } from './definition/workspace-archive';
 import { WorkspaceInvalidError } from './workflow.errors';
 
@@ -70,7 +70,8 @@ export class WorkspaceService {
       if (err instanceof ArchiveError) throw new InputError(`The archive cannot be read: ${err.message}`, 'archive');
       throw err;
     }
-    const parsed = parseWorkspace(files.filter((f) => f.path.startsWith('.workflows/')).map((f) => ({ path: f.path, content: f.content.toString('utf8') })));
+    // Every file of the archive, so a `source:` naming a file it lacks is refused too.
+    const parsed = parseWorkspaceFiles(files);
     if (!parsed.ok) throw new WorkspaceInvalidError(parsed.errors);
     const revision = revisionOf(files);
     const size = files.reduce((n, f) => n + f.content.length, 0);

@@ -127,6 +127,16 @@ describe('readArchive refuses', () => {
     await expectArchiveError(readArchive(await rawArchive([{ header: { name: 'ok.txt' }, content: 'ok' }, { header: { ...header } }])), message);
   });
 
+  it('an entry of a type flag it does not know (here a GNU sparse file)', async () => {
+    const tar = gunzipSync(await packFiles([file('sparse.bin', 'data')]));
+    tar[156] = 'S'.charCodeAt(0);
+    // Recompute the header checksum: the byte sum with the checksum field read as spaces.
+    tar.fill(0x20, 148, 156);
+    const sum = tar.subarray(0, 512).reduce((n, b) => n + b, 0);
+    tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    await expectArchiveError(readArchive(gzipSync(tar)), /"sparse.bin" is an entry of an unknown type/);
+  });
+
   it('a path given twice, even spelled differently', async () => {
     const archive = await rawArchive([
       { header: { name: 'a.txt' }, content: '1' },

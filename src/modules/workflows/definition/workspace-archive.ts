@@ -39,7 +39,8 @@ export async function readArchive(archive: Buffer, limits: ArchiveLimits = {}): 
     for await (const entry of extract) {
       const { header } = entry;
       const path = safePath(header.name);
-      const type = header.type ?? 'file';
+      // tar-stream leaves `type` null for type flags it does not know (GNU sparse files, …).
+      const type = (header.type as string | null) ?? 'entry of an unknown type';
       if (type === 'directory') {
         entry.resume();
         if (path) directories.add(path);
@@ -47,7 +48,7 @@ export async function readArchive(archive: Buffer, limits: ArchiveLimits = {}): 
       }
       if (type !== 'file' && type !== 'contiguous-file') {
         entry.resume();
-        throw new ArchiveError(`"${header.name}" is a ${type.replace(/-/g, ' ')}; a workspace holds regular files only`);
+        throw new ArchiveError(`"${header.name}" is ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type.replace(/-/g, ' ')}; a workspace holds regular files only`);
       }
       if (!path) throw new ArchiveError(`an entry has an empty path ("${header.name}")`);
       if (files.has(path)) throw new ArchiveError(`"${path}" appears twice in the archive`);
