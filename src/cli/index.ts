@@ -7,6 +7,7 @@ import { accountCommand } from './account';
 import { keysCommand } from './keys';
 import { logsCommand } from './logs';
 import { validateCommand } from './validate';
+import { workspaceCommand } from './workspace';
 
 const USAGE = `runlane — control plane for agent runs and workflows
 
@@ -24,6 +25,8 @@ Usage:
                                 print a run's log from a running server; --follow tails it until the run
                                 ends and resumes after a dropped connection
   runlane validate <workspace-dir> [--json]  check workflow files offline
+  runlane workspace push <dir> --server URL --token T [--name NAME] [--json]
+                                upload a workspace folder (tar.gz) to a running server
   runlane worker-agent --server URL --token T [--tags script,docker] [--concurrency N] [--name NAME]
                        [--cache-dir DIR] [--poll-interval SECONDS]
                                 the reference REST worker: runs workflow steps claimed from a server
@@ -83,6 +86,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await keysCommand(args);
       case 'logs':
         return await logsCommand(args);
+      case 'workspace':
+        return await workspaceCommand(args);
       case 'validate':
         return await validateCommand(args);
       case 'worker-agent':

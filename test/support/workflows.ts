@@ -1,33 +1,16 @@
 import { packFiles, type ArchiveFile } from '../../src/modules/workflows/definition/workspace-archive';
+import { pushWorkspace } from '../../src/cli/workspace';
 
 /** Files of a workspace as text: path → content (`mode` 0o755 for paths ending in .sh). */
 export function workspaceFiles(files: Record<string, string>): ArchiveFile[] {
   return Object.entries(files).map(([path, content]) => ({ path, content: Buffer.from(content), mode: path.endsWith('.sh') ? 0o755 : 0o644 }));
 }
 
-const UPLOAD = `mutation Upload($name: String!, $archive: File!) {
-  uploadWorkspace(name: $name, archive: $archive) {
-    __typename
-    ... on UploadWorkspacePayload { changed workspace { name revision } }
-    ... on Error { message code }
-    ... on WorkspaceInvalidError { problems { file line column message } }
-  }
-}`;
-
-/** uploadWorkspace over the GraphQL multipart request spec, as the CLI sends it. */
-export async function uploadArchive(url: string, token: string, name: string, archive: Buffer): Promise<any> {
-  const form = new FormData();
-  form.set('operations', JSON.stringify({ query: UPLOAD, variables: { name, archive: null } }));
-  form.set('map', JSON.stringify({ 0: ['variables.archive'] }));
-  form.set('0', new Blob([new Uint8Array(archive)], { type: 'application/gzip' }), `${name}.tar.gz`);
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
-  const body = (await res.json()) as any;
-  if (body.errors) throw new Error(`uploadWorkspace: ${JSON.stringify(body.errors)}`);
-  return body.data.uploadWorkspace;
-}
+/** uploadWorkspace as `runlane workspace push` sends it. */
+export const uploadArchive = pushWorkspace;
 
 export async function uploadWorkspace(url: string, token: string, name: string, files: Record<string, string>): Promise<{ revision: string }> {
-  const result = await uploadArchive(url, token, name, await packFiles(workspaceFiles(files)));
+  const result = await pushWorkspace(url, token, name, await packFiles(workspaceFiles(files)));
   if (result.__typename !== 'UploadWorkspacePayload') throw new Error(`upload refused: ${JSON.stringify(result)}`);
   return result.workspace;
 }
