@@ -468,7 +468,7 @@ async function benchRunlane(): Promise<Setup> {
   for (const s of jobStatuses) if (s.status !== 'completed') problems.push(`${s.n} jobs ${s.status}`);
   const failedLines = await adminQuery<{ n: number }>(
     dbAdminUrl,
-    `select count(*)::int as n from log_lines where source = 'job' and source_id = any($1::uuid[]) and step = '_server'`,
+    `select count(*)::int as n from log_lines where source = 'job' and source_id = any($1::uuid[]) and step = '_server' and stream = 'stderr'`,
     [jobIds],
   );
   if (failedLines[0]!.n > 0) problems.push(`${failedLines[0]!.n} server log lines (step failures) on the measured jobs`);
