@@ -230,7 +230,8 @@ as $$
 $$;
 ${definerFunction('runlane_agent_steps_due(integer)')}
 
--- Agent runs waiting on a workflow action they called as a tool, whose job has ended.
+-- Agent runs waiting on a workflow action they called as a tool, whose job has ended (or whose
+-- deadline has passed: resumed, the run fails with timeout before calling the tool again).
 create function runlane_runs_awaiting_jobs(p_limit integer)
 returns table (tenant_id uuid, run_id uuid, job_id uuid)
 language sql stable security definer set search_path = pg_catalog, public
@@ -238,11 +239,26 @@ as $$
   select r.tenant_id, r.id, j.id
     from public.jobs j
     join public.agent_runs r on r.tenant_id = j.tenant_id and r.id = split_part(j.source_id, ':', 1)::uuid
-   where j.source_type = 'run' and j.status in ('completed', 'failed', 'cancelled')
-     and r.status = 'waiting' and not j.caller_resumed
+   where j.source_type = 'run' and not j.caller_resumed and r.status = 'waiting'
+     and (j.status in ('completed', 'failed', 'cancelled') or r.deadline_at < now())
    limit p_limit
 $$;
 ${definerFunction('runlane_runs_awaiting_jobs(integer)')}
+
+-- Jobs started by a run's tool call whose run has ended (cancelled, failed, timed out): nobody
+-- waits for their result any more, so they are cancelled.
+create function runlane_orphaned_action_jobs(p_limit integer)
+returns table (tenant_id uuid, job_id uuid)
+language sql stable security definer set search_path = pg_catalog, public
+as $$
+  select j.tenant_id, j.id
+    from public.jobs j
+    join public.agent_runs r on r.tenant_id = j.tenant_id and r.id = split_part(j.source_id, ':', 1)::uuid
+   where j.source_type = 'run' and j.status in ('pending', 'running')
+     and r.status in ('succeeded', 'failed', 'cancelled')
+   limit p_limit
+$$;
+${definerFunction('runlane_orphaned_action_jobs(integer)')}
 `);
   }
 }

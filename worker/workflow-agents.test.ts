@@ -143,7 +143,6 @@ describe('agent steps of a workflow run as agent runs', () => {
 
     const a = await claim(t);
     expect(a).toMatchObject({ job_id: jobId, step_name: 'a', action_name: 'produce' });
-    // The agent step is not for REST workers, even once ready.
     await complete(t, jobId, 'a', { output: { n: 7 }, exit_code: 0, error: null });
 
     const attached = await eventually(async () => {
@@ -263,7 +262,7 @@ describe('workspace actions as agent tools', () => {
     const [lease] = await adminQuery(server.db, `select lease_token, lease_owner, lease_expires_at from agent_runs where id = $1`, [queued.id]);
     expect(lease).toEqual({ lease_token: null, lease_owner: null, lease_expires_at: null });
     const [pending] = await jobsOfRun(queued.id);
-    expect(pending).toMatchObject({ source_type: 'run', source_id: `${queued.id}:2` });
+    expect(pending).toMatchObject({ source_type: 'run', source_id: `${queued.id}:2`, status: 'pending' });
 
     const [first] = requestsOf(t);
     expect(first.tools).toEqual([
@@ -300,6 +299,29 @@ describe('workspace actions as agent tools', () => {
     const events = (await server.app.services.runs.events(t.tenantId, queued.id)).map((e) => e.type);
     expect(events).toEqual(expect.arrayContaining(['job_started', 'job_ended', 'succeeded']));
     expect(events.indexOf('job_started')).toBeLessThan(events.indexOf('job_ended'));
+  });
+
+  it('cancelling a run that waits on its action cancels the job; nobody runs it for a run that is gone', async () => {
+    const t = await tenant({ tools: ['action:tools-ws/double'] }, [toolUseReply(TOOL, { n: 1 }, { id: 'toolu_cancel' })]);
+    const { run: queued } = await server.app.services.runs.enqueue(t.actor, 'custom', { input: { prompt: 'Double 1.' } });
+    await runStatus(t, queued.id, (s) => s === 'waiting');
+    const [pending] = await jobsOfRun(queued.id);
+    await server.app.services.runs.cancel(t.actor, queued.id);
+    const cancelled = await eventually(async () => ((await job(t, pending.id)).status === 'cancelled' ? job(t, pending.id) : null));
+    expect(cancelled.steps[0].status).toBe('cancelled');
+    expect(await claim(t)).toBeNull();
+  });
+
+  it('a run whose deadline passes while its action waits for a worker fails with timeout, and the job is cancelled', async () => {
+    const t = await tenant({ tools: ['action:tools-ws/double'] }, [toolUseReply(TOOL, { n: 2 }, { id: 'toolu_deadline' })]);
+    const { run: queued } = await server.app.services.runs.enqueue(t.actor, 'custom', { input: { prompt: 'Double 2.' }, deadlineSeconds: 2 });
+    await runStatus(t, queued.id, (s) => s === 'waiting');
+    const [pending] = await jobsOfRun(queued.id);
+    const failed = await runStatus(t, queued.id, ended, 15_000);
+    expect(failed).toMatchObject({ status: 'failed', failureCategory: 'timeout' });
+    const events = (await server.app.services.runs.events(t.tenantId, queued.id)).map((e) => e.type);
+    expect(events).toContain('deadline_passed');
+    await eventually(async () => (await job(t, pending.id)).status === 'cancelled');
   });
 
   it('input the action refuses is an error result for the model, not a failed run, and no job', async () => {

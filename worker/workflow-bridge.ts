@@ -3,6 +3,7 @@ import { callDefiner } from '../src/db/tenant-transaction';
 import { ConflictError, DomainError } from '../src/db/errors';
 import type { Actor } from '../src/platform/auth';
 import { BackgroundTask } from '../src/platform/periodic-task';
+import { TERMINAL_JOB } from '../src/modules/workflows/orchestrator';
 
 type DueStep = { reason: 'start' | 'finish' | 'cancel'; tenant_id: string; job_id: string; step_name: string };
 type AwaitingRun = { tenant_id: string; run_id: string; job_id: string };
@@ -13,7 +14,8 @@ type AwaitingRun = { tenant_id: string; run_id: string; job_id: string };
  * - an `agent` step that became ready is enqueued as an agent run (one per step: its idempotency
  *   key is the step), and the step runs until the run ends, then completes with its output;
  * - a step cancelled (or failed by a timeout) stops its run;
- * - a run waiting on a workflow action it called as a tool goes back to the queue once that job ends.
+ * - a run waiting on a workflow action it called as a tool goes back to the queue once that job
+ *   ends (or its deadline passes), and a job whose calling run has ended is cancelled.
  * Any number of processes may run it: every move is a compare-and-set or idempotent.
  */
 export class WorkflowBridge extends BackgroundTask {
@@ -29,7 +31,14 @@ export class WorkflowBridge extends BackgroundTask {
     const { orm } = this.app;
     const steps = await callDefiner<DueStep>(orm, 'select reason, tenant_id, job_id, step_name from runlane_agent_steps_due(?)', [this.options.batchSize]);
     const runs = await callDefiner<AwaitingRun>(orm, 'select tenant_id, run_id, job_id from runlane_runs_awaiting_jobs(?)', [this.options.batchSize]);
-    const results = await Promise.allSettled([...steps.map((s) => this.moveStep(s)), ...runs.map((r) => this.resumeRun(r))]);
+    const orphans = await callDefiner<{ tenant_id: string; job_id: string }>(orm, 'select tenant_id, job_id from runlane_orphaned_action_jobs(?)', [
+      this.options.batchSize,
+    ]);
+    const results = await Promise.allSettled([
+      ...steps.map((s) => this.moveStep(s)),
+      ...runs.map((r) => this.resumeRun(r)),
+      ...orphans.map((o) => this.cancelOrphan(o.tenant_id, o.job_id)),
+    ]);
     let moved = 0;
     for (const r of results) {
       if (r.status === 'rejected') this.app.log.error({ err: r.reason }, 'workflow bridge step failed');
@@ -50,10 +59,12 @@ export class WorkflowBridge extends BackgroundTask {
       if (!request) return true;
       let runId: string;
       try {
-        const { run } = await runs.enqueue(this.system(tenantId), request.blueprint, {
-          input: request.input,
-          idempotencyKey: `job:${due.job_id}:${due.step_name}`,
-        });
+        const { run } = await runs.enqueue(
+          this.system(tenantId),
+          request.blueprint,
+          { input: request.input, idempotencyKey: `job:${due.job_id}:${due.step_name}` },
+          'workflow',
+        );
         runId = run.id;
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
@@ -86,12 +97,25 @@ export class WorkflowBridge extends BackgroundTask {
     return true;
   }
 
+  /** A job whose calling run has ended: nobody waits for its result. */
+  private async cancelOrphan(tenantId: string, jobId: string): Promise<boolean> {
+    try {
+      await this.app.services.jobs.cancel(this.system(tenantId), jobId);
+      return true;
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
+  }
+
   private async resumeRun(awaiting: AwaitingRun): Promise<boolean> {
+    const job = await this.app.services.jobs.find(awaiting.tenant_id, awaiting.job_id);
+    const ended = job !== null && TERMINAL_JOB.has(job.status);
     const resumed = await this.app.services.runs.resumeWaiting(awaiting.tenant_id, awaiting.run_id, {
-      type: 'job_ended',
-      detail: { jobId: awaiting.job_id },
+      type: ended ? 'job_ended' : 'deadline_passed',
+      detail: { jobId: awaiting.job_id, ...(job ? { jobStatus: job.status } : {}) },
     });
-    if (resumed) await this.app.services.jobs.markCallerResumed(awaiting.tenant_id, awaiting.job_id);
+    if (resumed && ended) await this.app.services.jobs.markCallerResumed(awaiting.tenant_id, awaiting.job_id);
     return resumed;
   }
 }

@@ -138,7 +138,7 @@ builder.queryFields((t) => ({
       const page = await ctx.services.accounts.list(principalOf(ctx).tenantId, args);
       return connectionOf(page, args);
     },
-  }),
+  }, { name: 'AccountConnection' }, { name: 'AccountEdge' }),
 }));
 
 const CreateAccountInput = builder.inputType('CreateAccountInput', {

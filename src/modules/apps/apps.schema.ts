@@ -162,7 +162,7 @@ builder.queryFields((t) => ({
     authScopes: read,
     description: 'The tenant’s apps, newest first.',
     resolve: async (_root, args, ctx) => connectionOf(await ctx.services.apps.list(principalOf(ctx).tenantId, args), args),
-  }),
+  }, { name: 'AppConnection' }, { name: 'AppEdge' }),
   app: t.field({
     type: AppRef,
     nullable: true,

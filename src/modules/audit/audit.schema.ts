@@ -33,5 +33,5 @@ builder.queryField('auditEvents', (t) =>
       const page = await ctx.services.audit.list(principalOf(ctx).tenantId, args);
       return connectionOf(page, args);
     },
-  }),
+  }, { name: 'AuditEventConnection' }, { name: 'AuditEventEdge' }),
 );

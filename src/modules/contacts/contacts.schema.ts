@@ -95,13 +95,13 @@ builder.queryFields((t) => ({
     authScopes: read,
     description: 'The tenant’s contacts, newest first.',
     resolve: async (_root, args, ctx) => connectionOf(await ctx.services.contacts.list(principalOf(ctx).tenantId, args), args),
-  }),
+  }, { name: 'ContactConnection' }, { name: 'ContactEdge' }),
   mergeProposals: t.connection({
     type: MergeProposalRef,
     authScopes: read,
     description: 'Proposed merges of duplicate contacts, newest first.',
     resolve: async (_root, args, ctx) => connectionOf(await ctx.services.contacts.proposals(principalOf(ctx).tenantId, args), args),
-  }),
+  }, { name: 'MergeProposalConnection' }, { name: 'MergeProposalEdge' }),
 }));
 
 builder.mutationFields((t) => ({

@@ -144,7 +144,7 @@ builder.queryFields((t) => ({
         }),
         args,
       ),
-  }),
+  }, { name: 'RunConnection' }, { name: 'RunEdge' }),
   run: t.field({
     type: RunRef,
     nullable: true,

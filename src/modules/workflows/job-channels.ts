@@ -3,6 +3,3 @@ import type { PublishedLogLine } from '../runs/run-channels';
 /** Every status, step and log change of one job (jobLogs, jobUpdates and the REST log stream read these). */
 export const jobChannel = (jobId: string) => `jobs.${jobId}`;
 export type JobChanged = { jobId: string; status: string; logSeq?: number; lines?: PublishedLogLine[] };
-
-/** NOTIFY channel (ids only): an agent step or a local-mode job became ready. */
-export const JOB_QUEUE_CHANNEL = 'runlane_jobs';

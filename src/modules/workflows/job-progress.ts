@@ -7,7 +7,7 @@ import type { LogStream } from '../logs/log-lines';
 import type { PublishedLogLine } from '../runs/run-channels';
 import { evaluateWhen, templateContext, TemplateError } from './definition/templates';
 import { jobFromRow, stepFromRow, stepState, type Job, type JobStep } from './job';
-import { JOB_QUEUE_CHANNEL, jobChannel, type JobChanged } from './job-channels';
+import { jobChannel, type JobChanged } from './job-channels';
 import { jobOutcome, promote, TERMINAL_JOB, type StepStatus } from './orchestrator';
 
 /** Bus messages carry a transaction's log lines up to this size; past it, subscribers read them. */
@@ -47,7 +47,6 @@ const JSON_COLUMNS = new Set(['output', 'input', 'actionSpec']);
 export class JobTransaction {
   private readonly lines: PublishedLogLine[] = [];
   private stepsCache: JobStep[] | null = null;
-  readyAgentOrLocal = false;
 
   constructor(
     readonly sql: SqlRunner,
@@ -88,7 +87,6 @@ export class JobTransaction {
       if (change.workerId !== undefined) cached.workerId = change.workerId;
       if (change.runId !== undefined) cached.runId = change.runId;
     }
-    if (change.status === 'ready' && (this.job.mode === 'local' || (await this.step(name))?.actionType === 'agent')) this.readyAgentOrLocal = true;
   }
 
   /** Updates the job row. */
@@ -167,8 +165,8 @@ export class JobTransaction {
 
 /**
  * Runs `work` on one job under its row lock, in the tenant's transaction; announces the change
- * on the job's channel after the commit, and nudges the agent-step bridge and local-mode
- * workers when something became ready for them.
+ * on the job's channel after the commit. (REST workers poll for work, and the agent-step bridge
+ * ticks, so nothing needs a NOTIFY.)
  */
 export async function withJob<T>(
   deps: { orm: Orm; bus: Bus; onPublishError: (err: unknown) => void },
@@ -183,7 +181,6 @@ export async function withJob<T>(
     if (!row) throw new NotFoundError('Job');
     tx = new JobTransaction(sql, jobFromRow(row));
     const value = await work(tx);
-    if (tx.readyAgentOrLocal) await sql.execute(`select pg_notify(?, ?)`, [JOB_QUEUE_CHANNEL, jobId]);
     return value;
   });
   announce(deps, tx!);

@@ -11,7 +11,6 @@ import { resolveTaskInput } from './definition/task-input';
 import type { ActionDef, TaskDef } from './definition/types';
 import { renderValue, templateContext, TemplateError } from './definition/templates';
 import { jobFromRow, SERVER_STEP, stepFromRow, type Job, type JobSourceType, type JobStep, type StepRunner } from './job';
-import { JOB_QUEUE_CHANNEL } from './job-channels';
 import { announce, JobTransaction, withJob } from './job-progress';
 import { TERMINAL_JOB, type JobStatus } from './orchestrator';
 import type { Workspace, WorkspaceService } from './workspace.service';
@@ -137,7 +136,6 @@ export class JobService {
       // Root steps with a `when` are decided now, from the input alone.
       await created.advance();
       await created.log([{ step: SERVER_STEP, stream: 'stdout', line: `job created from ${workspace.name}/${task.name} at revision ${workspace.revision.slice(0, 12)} by ${actor.name}` }]);
-      await sql.execute(`select pg_notify(?, ?)`, [JOB_QUEUE_CHANNEL, job.id]);
       return { created };
     });
     if ('existing' in tx) return tx.existing!;

@@ -29,6 +29,12 @@ declare module '../../platform/services' {
 const read = { scope: 'workflows:read' } as const;
 const write = { scope: 'workflows:write' } as const;
 const upper = (value: string) => value.toUpperCase() as never;
+/**
+ * Lists read from a workspace's parsed definition, already in memory: no resolver work per item,
+ * so they do not multiply the query's complexity (with the default ×10 per level, `workspaces`
+ * with tasks, steps and inputs exceeded the limit).
+ */
+const inMemoryList = { field: 1, multiplier: 1 } as const;
 
 export const JobStatusEnum = builder.enumType('JobStatus', { values: JOB_STATUSES.map((s) => s.toUpperCase()) as ['PENDING'] });
 const StepStatusEnum = builder.enumType('JobStepStatus', {
@@ -61,7 +67,7 @@ const ActionRef = builder.objectRef<ActionDef>('WorkspaceAction').implement({
     image: t.string({ nullable: true, resolve: (a) => a.image ?? null }),
     blueprint: t.string({ nullable: true, resolve: (a) => a.blueprint ?? null }),
     requiredTags: t.stringList({ description: 'Tags a worker needs to run it.', resolve: (a) => requiredTags(a) }),
-    input: t.field({ type: [InputFieldRef], resolve: (a) => Object.entries(a.input) }),
+    input: t.field({ type: [InputFieldRef], complexity: inMemoryList, resolve: (a) => Object.entries(a.input) }),
   }),
 });
 
@@ -84,8 +90,8 @@ const TaskRef = builder.objectRef<TaskDef>('WorkspaceTask').implement({
     mode: t.field({ type: TaskModeEnum, resolve: (x) => upper(x.mode) }),
     folder: t.string({ nullable: true, resolve: (x) => x.folder ?? null }),
     timeoutSeconds: t.int({ nullable: true, resolve: (x) => x.timeoutSeconds ?? null }),
-    input: t.field({ type: [InputFieldRef], resolve: (x) => Object.entries(x.input) }),
-    steps: t.field({ type: [TaskStepRef], resolve: (x) => x.flow }),
+    input: t.field({ type: [InputFieldRef], complexity: inMemoryList, resolve: (x) => Object.entries(x.input) }),
+    steps: t.field({ type: [TaskStepRef], complexity: inMemoryList, resolve: (x) => x.flow }),
   }),
 });
 
@@ -96,8 +102,8 @@ const WorkspaceRef = builder.objectRef<Workspace>('Workspace').implement({
     revision: t.exposeString('revision', { description: 'Content hash of the files (what workers send in If-None-Match).' }),
     fileCount: t.exposeInt('fileCount'),
     sizeBytes: t.exposeInt('sizeBytes'),
-    tasks: t.field({ type: [TaskRef], resolve: (w) => Object.values(w.definition.tasks) }),
-    actions: t.field({ type: [ActionRef], resolve: (w) => Object.values(w.definition.actions) }),
+    tasks: t.field({ type: [TaskRef], complexity: inMemoryList, resolve: (w) => Object.values(w.definition.tasks) }),
+    actions: t.field({ type: [ActionRef], complexity: inMemoryList, resolve: (w) => Object.values(w.definition.actions) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -208,7 +214,7 @@ builder.queryFields((t) => ({
         }),
         args,
       ),
-  }),
+  }, { name: 'JobConnection' }, { name: 'JobEdge' }),
   job: t.field({
     type: JobRef,
     nullable: true,
