@@ -16,8 +16,8 @@ afterAll(() => server?.close());
 const TOO_DEEP = '{ accounts(first: 1) { edges { node { name } } } }'; // depth 4
 const TOO_DEEP_VIA_FRAGMENTS = `
   query { accounts(first: 1) { ...Edges } }
-  fragment Edges on QueryAccountsConnection { edges { ...Node } }
-  fragment Node on QueryAccountsConnectionEdge { node { name } }`;
+  fragment Edges on AccountConnection { edges { ...Node } }
+  fragment Node on AccountEdge { node { name } }`;
 
 function expectTooDeep(body: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }) {
   expect(body.data).toBeNull();
