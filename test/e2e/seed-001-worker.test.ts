@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
-import { eventually, restClient, uploadWorkspace } from '../support/workflows';
+import { restClient, uploadWorkspace } from '../support/workflows';
 
 // Seed 001 end to end: a worker written only from the seed's "Worker API" page
 // (test/fixtures/seed-001-worker.mjs: node built-ins and fetch, no project code) runs a three-step

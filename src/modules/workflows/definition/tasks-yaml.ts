@@ -3,7 +3,7 @@ import { checkTemplateSyntax, INLINE_ACTION_KEYS, parseAction, type ActionContex
 import { formatDuration, parseDuration } from './duration';
 import { checkFlow, type StepSource } from './flow-checks';
 import { parseInputFields } from './input-schema';
-import type { ActionDef, StepDef, TaskDef, TaskMode } from './types';
+import type { ActionDef, TaskDef, TaskMode } from './types';
 import type { Entry, YamlSource } from './yaml-source';
 
 export const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
