@@ -46,6 +46,9 @@ export const builder = new SchemaBuilder<Builder>({
     SimpleObjectsPlugin,
   ],
   scopeAuth: {
+    // Subscriptions check their scopes when they start, before the source stream is opened (not
+    // only as each event resolves, which would leave a refused subscription open, erring per event).
+    authorizeOnSubscribe: true,
     authScopes: async (ctx) => ({
       authenticated: ctx.principal !== null,
       scope: (scope: string) => ctx.principal?.scopes.has(scope) ?? false,

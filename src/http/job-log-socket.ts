@@ -48,13 +48,7 @@ export function createJobLogSocket(deps: { services: Services; authenticate: Aut
     }
   }
 
-  async function stream(ws: WebSocket, tenantId: string, jobId: string, query: URLSearchParams): Promise<void> {
-    const after = query.get('after');
-    let afterSeq = after && /^\d{1,15}$/.test(after) ? Number(after) : 0;
-    if (query.get('skip_backfill') === 'true' && !after) {
-      const snapshot = await deps.services.logs.snapshot(tenantId, 'job', jobId, {});
-      afterSeq = Number(snapshot.lastCursor);
-    }
+  async function stream(ws: WebSocket, tenantId: string, jobId: string, afterSeq: number): Promise<void> {
     const lines = deps.services.jobStreams.logs(tenantId, jobId, afterSeq);
     ws.once('close', () => void lines.return(undefined));
     let pending: LogLine[] = [];
@@ -97,9 +91,19 @@ export function createJobLogSocket(deps: { services: Services; authenticate: Aut
         if (!principal.scopes.has('workflows:read')) return refuse(socket, 403, 'FORBIDDEN', 'Missing required scope: workflows:read');
         const job = isUuid(jobId) ? await deps.services.jobs.find(principal.tenantId, jobId) : null;
         if (!job) return refuse(socket, 404, 'NOT_FOUND', 'Job not found');
+        const after = query.get('after');
+        if (after !== null && !/^\d{1,15}$/.test(after)) return refuse(socket, 400, 'INVALID_REQUEST', 'after must be a log cursor (a line number)');
+        // Where the stream starts is fixed before the upgrade: a client that sees the socket open
+        // with skip_backfill gets every line written from then on.
+        const afterSeq =
+          after !== null
+            ? Number(after)
+            : query.get('skip_backfill') === 'true'
+              ? Number((await deps.services.logs.snapshot(principal.tenantId, 'job', job.id, {})).lastCursor)
+              : 0;
         wss.handleUpgrade(req, socket, head, (ws) => {
           ws.on('message', () => undefined);
-          stream(ws, principal.tenantId, job.id, query).catch((err) => {
+          stream(ws, principal.tenantId, job.id, afterSeq).catch((err) => {
             if (!(err instanceof DomainError)) deps.onError(err);
             if (ws.readyState === ws.OPEN) ws.close(1011, err instanceof DomainError ? err.message.slice(0, 120) : 'Internal error');
           });

@@ -47,6 +47,18 @@ export type Account = Node & {
   uuid: Scalars['UUID']['output'];
 };
 
+export type AccountConnection = {
+  __typename?: 'AccountConnection';
+  edges: Array<AccountEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AccountEdge = {
+  __typename?: 'AccountEdge';
+  cursor: Scalars['String']['output'];
+  node: Account;
+};
+
 export type AccountStatus =
   | 'ACTIVE'
   | 'EXPIRED'
@@ -138,6 +150,18 @@ export type AppAuthType =
   | 'BEARER'
   | 'HEADER'
   | 'NONE';
+
+export type AppConnection = {
+  __typename?: 'AppConnection';
+  edges: Array<AppEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AppEdge = {
+  __typename?: 'AppEdge';
+  cursor: Scalars['String']['output'];
+  node: App;
+};
 
 export type AppLastProbe = {
   __typename?: 'AppLastProbe';
@@ -243,6 +267,18 @@ export type AuditEvent = {
   uuid: Scalars['UUID']['output'];
 };
 
+export type AuditEventConnection = {
+  __typename?: 'AuditEventConnection';
+  edges: Array<AuditEventEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AuditEventEdge = {
+  __typename?: 'AuditEventEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEvent;
+};
+
 export type AuthMethod =
   | 'AUTHORIZATION'
   | 'WEBSOCKET'
@@ -304,6 +340,18 @@ export type Contact = Node & {
   name?: Maybe<Scalars['String']['output']>;
   phone?: Maybe<Scalars['String']['output']>;
   uuid: Scalars['UUID']['output'];
+};
+
+export type ContactConnection = {
+  __typename?: 'ContactConnection';
+  edges: Array<ContactEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ContactEdge = {
+  __typename?: 'ContactEdge';
+  cursor: Scalars['String']['output'];
+  node: Contact;
 };
 
 /** At least one of name, email or phone. A contact whose externalId exists already is updated. */
@@ -487,6 +535,18 @@ export type JobLogsArgs = {
   step?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type JobConnection = {
+  __typename?: 'JobConnection';
+  edges: Array<JobEdge>;
+  pageInfo: PageInfo;
+};
+
+export type JobEdge = {
+  __typename?: 'JobEdge';
+  cursor: Scalars['String']['output'];
+  node: Job;
+};
+
 export type JobStatus =
   | 'CANCELLED'
   | 'COMPLETED'
@@ -593,6 +653,18 @@ export type MergeProposal = Node & {
   runId?: Maybe<Scalars['UUID']['output']>;
   status: MergeProposalStatus;
   uuid: Scalars['UUID']['output'];
+};
+
+export type MergeProposalConnection = {
+  __typename?: 'MergeProposalConnection';
+  edges: Array<MergeProposalEdge>;
+  pageInfo: PageInfo;
+};
+
+export type MergeProposalEdge = {
+  __typename?: 'MergeProposalEdge';
+  cursor: Scalars['String']['output'];
+  node: MergeProposal;
 };
 
 export type MergeProposalStatus =
@@ -839,7 +911,7 @@ export type Query = {
   __typename?: 'Query';
   /** One account by global id or UUID; null when this tenant has no such account. */
   account?: Maybe<Account>;
-  accounts: QueryAccountsConnection;
+  accounts: AccountConnection;
   agentConfig?: Maybe<AgentConfig>;
   agentConfigs: Array<AgentConfig>;
   app?: Maybe<App>;
@@ -847,26 +919,26 @@ export type Query = {
   /** Newest first. */
   approvals: ApprovalConnection;
   /** The tenant’s apps, newest first. */
-  apps: QueryAppsConnection;
+  apps: AppConnection;
   /** The tenant audit log, newest first. */
-  auditEvents: QueryAuditEventsConnection;
+  auditEvents: AuditEventConnection;
   /** Runs, tokens and cost per blueprint per UTC day (by completion). */
   billingDaily: Array<BillingDay>;
   blueprints: Array<Blueprint>;
   /** The tenant’s contacts, newest first. */
-  contacts: QueryContactsConnection;
+  contacts: ContactConnection;
   /** Every key, revoked ones included, newest first. */
   integrationKeys: Array<IntegrationKey>;
   job?: Maybe<Job>;
   /** Newest first. */
-  jobs: QueryJobsConnection;
+  jobs: JobConnection;
   /** Proposed merges of duplicate contacts, newest first. */
-  mergeProposals: QueryMergeProposalsConnection;
+  mergeProposals: MergeProposalConnection;
   /** Any entity by its global id or its UUID; null when it does not exist for this tenant. */
   node?: Maybe<Node>;
   run?: Maybe<Run>;
   /** Newest first. */
-  runs: QueryRunsConnection;
+  runs: RunConnection;
   viewer: Viewer;
   /** Active workers first, then by last heartbeat. */
   workers: Array<Worker>;
@@ -990,90 +1062,6 @@ export type QueryWorkspaceArgs = {
   name: Scalars['String']['input'];
 };
 
-export type QueryAccountsConnection = {
-  __typename?: 'QueryAccountsConnection';
-  edges: Array<QueryAccountsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryAccountsConnectionEdge = {
-  __typename?: 'QueryAccountsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: Account;
-};
-
-export type QueryAppsConnection = {
-  __typename?: 'QueryAppsConnection';
-  edges: Array<QueryAppsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryAppsConnectionEdge = {
-  __typename?: 'QueryAppsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: App;
-};
-
-export type QueryAuditEventsConnection = {
-  __typename?: 'QueryAuditEventsConnection';
-  edges: Array<QueryAuditEventsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryAuditEventsConnectionEdge = {
-  __typename?: 'QueryAuditEventsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: AuditEvent;
-};
-
-export type QueryContactsConnection = {
-  __typename?: 'QueryContactsConnection';
-  edges: Array<QueryContactsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryContactsConnectionEdge = {
-  __typename?: 'QueryContactsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: Contact;
-};
-
-export type QueryJobsConnection = {
-  __typename?: 'QueryJobsConnection';
-  edges: Array<QueryJobsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryJobsConnectionEdge = {
-  __typename?: 'QueryJobsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: Job;
-};
-
-export type QueryMergeProposalsConnection = {
-  __typename?: 'QueryMergeProposalsConnection';
-  edges: Array<QueryMergeProposalsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryMergeProposalsConnectionEdge = {
-  __typename?: 'QueryMergeProposalsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: MergeProposal;
-};
-
-export type QueryRunsConnection = {
-  __typename?: 'QueryRunsConnection';
-  edges: Array<QueryRunsConnectionEdge>;
-  pageInfo: PageInfo;
-};
-
-export type QueryRunsConnectionEdge = {
-  __typename?: 'QueryRunsConnectionEdge';
-  cursor: Scalars['String']['output'];
-  node: Run;
-};
-
 export type RegisterAppInput = {
   auth: AppAuthInput;
   description?: InputMaybe<Scalars['String']['input']>;
@@ -1148,6 +1136,18 @@ export type RunLogsArgs = {
   before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type RunConnection = {
+  __typename?: 'RunConnection';
+  edges: Array<RunEdge>;
+  pageInfo: PageInfo;
+};
+
+export type RunEdge = {
+  __typename?: 'RunEdge';
+  cursor: Scalars['String']['output'];
+  node: Run;
 };
 
 export type RunEvent = {
@@ -1409,7 +1409,7 @@ export type AccountsQueryVariables = Exact<{
 }>;
 
 
-export type AccountsQuery = { __typename?: 'Query', accounts: { __typename?: 'QueryAccountsConnection', edges: Array<{ __typename?: 'QueryAccountsConnectionEdge', cursor: string, node: { __typename?: 'Account', id: string, uuid: string, name: string, description?: string | null, owner?: string | null, scopes: Array<string>, status: AccountStatus, expiresAt?: string | null, tokenHint: string, lastUsedAt?: string | null, lastUsedIp?: string | null, lastAuthMethod?: AuthMethod | null, createdAt: string } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null } } };
+export type AccountsQuery = { __typename?: 'Query', accounts: { __typename?: 'AccountConnection', edges: Array<{ __typename?: 'AccountEdge', cursor: string, node: { __typename?: 'Account', id: string, uuid: string, name: string, description?: string | null, owner?: string | null, scopes: Array<string>, status: AccountStatus, expiresAt?: string | null, tokenHint: string, lastUsedAt?: string | null, lastUsedIp?: string | null, lastAuthMethod?: AuthMethod | null, createdAt: string } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null } } };
 
 export type AccountWithTokenResultFragment = { __typename?: 'AccountWithToken', token: string, account: { __typename?: 'Account', id: string, uuid: string, name: string, description?: string | null, owner?: string | null, scopes: Array<string>, status: AccountStatus, expiresAt?: string | null, tokenHint: string, lastUsedAt?: string | null, lastUsedIp?: string | null, lastAuthMethod?: AuthMethod | null, createdAt: string } };
 
@@ -1509,7 +1509,7 @@ export type JobsQueryVariables = Exact<{
 }>;
 
 
-export type JobsQuery = { __typename?: 'Query', jobs: { __typename?: 'QueryJobsConnection', edges: Array<{ __typename?: 'QueryJobsConnectionEdge', cursor: string, node: { __typename?: 'Job', id: string, uuid: string, workspace: string, taskName: string, status: JobStatus, steps: Array<{ __typename?: 'JobStep', name: string, status: JobStepStatus }> } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null } } };
+export type JobsQuery = { __typename?: 'Query', jobs: { __typename?: 'JobConnection', edges: Array<{ __typename?: 'JobEdge', cursor: string, node: { __typename?: 'Job', id: string, uuid: string, workspace: string, taskName: string, status: JobStatus, steps: Array<{ __typename?: 'JobStep', name: string, status: JobStepStatus }> } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null } } };
 
 export type WorkspacesQueryVariables = Exact<{ [key: string]: never; }>;
 
