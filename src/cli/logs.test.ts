@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/support/app';
 import { numberedLines, startLoggedRun } from '../../test/support/live';
 import { logsCommand } from './logs';
+import { restClient, uploadWorkspace } from '../../test/support/workflows';
 
 // `runlane logs` against a running server, through a TCP proxy the test can cut to play a
 // dropped connection.
@@ -73,5 +74,26 @@ describe('runlane logs', () => {
     const other = await server.tenant();
     await expect(logsCommand({ positionals: [runId], values: { server: server.url, token: other.token } }, () => {})).rejects.toThrow(/not found/);
     await expect(logsCommand({ positionals: [], values: {} }, () => {})).rejects.toThrow(/Usage/);
+  });
+
+  it('prints a job’s log too, and --follow ends when the job ends', async () => {
+    const t = await server.tenant();
+    await uploadWorkspace(server.url, t.token, 'cli', {
+      '.workflows/w.yaml': 'actions:\n  say: { type: script, script: "echo hi" }\ntasks:\n  one:\n    flow:\n      only: { action: say }\n',
+    });
+    const api = restClient(server.url, t.token);
+    const jobId = (await api.post('/api/workspaces/cli/tasks/one/execute', {})).body.job_id as string;
+    const workerId = (await api.post('/worker/register', { name: 'w', tags: ['script'] })).body.worker_id as string;
+    await api.post('/worker/jobs/claim', { worker_id: workerId });
+    await api.post(`/worker/jobs/${jobId}/logs`, { step_name: 'only', lines: [{ ts: new Date().toISOString(), stream: 'stdout', line: 'hi from the job' }] });
+    const printed: string[] = [];
+    expect(await logsCommand({ positionals: [jobId], values: { server: server.url, token: t.token, json: true } }, (text) => printed.push(text))).toBe(0);
+    expect(printed.join('')).toContain('"line":"hi from the job"');
+
+    const followed: string[] = [];
+    const following = logsCommand({ positionals: [jobId], values: { server: server.url, token: t.token, follow: true, json: true } }, (text) => followed.push(text));
+    await api.post(`/worker/jobs/${jobId}/steps/only/complete`, { output: null, exit_code: 0 });
+    expect(await following).toBe(0);
+    expect(followed.join('')).toContain('hi from the job');
   });
 });

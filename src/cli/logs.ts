@@ -62,7 +62,7 @@ export async function logsCommand(args: CommandArgs, out: (text: string) => void
   if (!first.logs) {
     const asJob = await page('job');
     if (asJob.logs) (kind = 'job'), (first = asJob);
-    else throw new CliError(first.errors?.[0]?.message ?? asJob.errors?.[0]?.message ?? `No run or job ${sourceId}.`);
+    else throw new CliError(first.errors?.[0]?.message ?? asJob.errors?.[0]?.message ?? `Run or job ${sourceId} not found.`);
   }
 
   if (!args.values.follow) {

@@ -9,6 +9,7 @@ import { runRoutes } from '../modules/runs/runs.rest';
 import { systemRoutes } from '../modules/system/system.rest';
 import { jobRoutes } from '../modules/workflows/jobs.rest';
 import { workerProtocolRoutes } from '../modules/workflows/worker-protocol.rest';
+import { workerRoutes } from '../modules/workers/workers.rest';
 
 /** Every module's REST routes. */
-export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes, ...runRoutes, ...logRoutes, ...approvalRoutes, ...workerProtocolRoutes, ...jobRoutes];
+export const restRoutes: Route[] = [...systemRoutes, ...accountRoutes, ...configRoutes, ...keyRoutes, ...appRoutes, ...runRoutes, ...logRoutes, ...approvalRoutes, ...workerProtocolRoutes, ...jobRoutes, ...workerRoutes];

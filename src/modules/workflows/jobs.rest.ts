@@ -146,12 +146,6 @@ export const jobRoutes: Route[] = [
       return { status: 200, body: { logs: await jobLogText(services, principal!.tenantId, job.id, params.step!) } };
     },
   },
-  {
-    method: 'GET',
-    path: '/api/workers',
-    scope: 'workflows:read',
-    handler: async ({ principal, services }) => ({ status: 200, body: (await services.workers.list(principal!.tenantId)).map(workerJson) }),
-  },
 ];
 
 type RouteServices = Parameters<Route['handler']>[0]['services'];
@@ -164,16 +158,4 @@ async function jobLogText(services: RouteServices, tenantId: string, jobId: stri
     for (const line of page) if (step === null || line.step === step) text += `${JSON.stringify(jobLogLineJson(line))}\n`;
   }
   return text;
-}
-
-function workerJson(w: { id: string; name: string; tags: string[]; version: string | null; status: string; lastHeartbeatAt: Date; registeredAt: Date }) {
-  return {
-    worker_id: w.id,
-    name: w.name,
-    tags: w.tags,
-    version: w.version,
-    status: w.status,
-    last_heartbeat: w.lastHeartbeatAt.toISOString(),
-    registered_at: w.registeredAt.toISOString(),
-  };
 }

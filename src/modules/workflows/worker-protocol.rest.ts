@@ -1,4 +1,5 @@
 import { NotFoundError } from '../../db/errors';
+import { actorOf } from '../../platform/auth';
 import type { Route } from '../../platform/rest';
 import type { ClaimedJob, ClaimedStep } from './worker-protocol.service';
 
@@ -85,10 +86,7 @@ export const workerProtocolRoutes: Route[] = [
     path: '/worker/register',
     scope: SCOPE,
     handler: async ({ principal, body, services }) => {
-      const worker = await services.workers.register(
-        { tenantId: principal!.tenantId, accountId: principal!.accountId, name: principal!.accountName, scopes: principal!.scopes },
-        bodyOf(body),
-      );
+      const worker = await services.workers.register(actorOf(principal!), bodyOf(body));
       return { status: 200, body: { worker_id: worker.id } };
     },
   },

@@ -272,6 +272,21 @@ describe('the worker protocol (seed 001)', () => {
   });
 });
 
+describe('workers', () => {
+  it('lists the tenant’s workers with their tags and status, and reads one; another tenant sees none of them', async () => {
+    const api = restClient(server.url, owner.token);
+    const workerId = await register(owner.token, ['script', 'docker']);
+    const listed = await api.get('/api/workers');
+    expect(listed.status).toBe(200);
+    expect(listed.body.find((w: any) => w.worker_id === workerId)).toMatchObject({ name: 'w', tags: ['docker', 'script'], status: 'active' });
+    expect((await api.get(`/api/workers/${workerId}`)).body).toMatchObject({ worker_id: workerId, status: 'active' });
+    expect((await api.get('/api/workers/not-a-uuid')).status).toBe(404);
+    const stranger = restClient(server.url, (await server.tenant()).token);
+    expect((await stranger.get('/api/workers')).body).toEqual([]);
+    expect((await stranger.get(`/api/workers/${workerId}`)).status).toBe(404);
+  });
+});
+
 describe('workspace tarballs', () => {
   it('serves the current revision with ETag and X-Revision, and 304 on If-None-Match', async () => {
     const api = restClient(server.url, owner.token);
