@@ -6,7 +6,7 @@ import type { Bus } from '../../platform/bus';
 import type { LogStream } from '../logs/log-lines';
 import type { PublishedLogLine } from '../runs/run-channels';
 import { evaluateWhen, templateContext, TemplateError } from './definition/templates';
-import { jobFromRow, stepFromRow, stepState, type Job, type JobStep } from './job';
+import { jobFromRow, SERVER_STEP, stepFromRow, stepState, type Job, type JobStep } from './job';
 import { jobChannel, type JobChanged } from './job-channels';
 import { jobOutcome, promote, TERMINAL_JOB, type StepStatus } from './orchestrator';
 
@@ -89,6 +89,13 @@ export class JobTransaction {
     }
   }
 
+  /** The server fails a step (it cannot run, or ran out of time): why goes on the step and in the log, and the job moves on. */
+  async failStep(name: string, message: string): Promise<void> {
+    await this.setStep(name, { status: 'failed', error: message, completedNow: true });
+    await this.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${name} failed: ${message}` }]);
+    await this.advance();
+  }
+
   /** Updates the job row. */
   async setJob(change: { status?: Job['status']; output?: unknown; error?: string | null; workerId?: string | null; startedNow?: boolean; completedNow?: boolean }): Promise<void> {
     const sets = ['updated_at = now()'];
@@ -143,7 +150,7 @@ export class JobTransaction {
       });
       for (const t of transitions) {
         await this.setStep(t.name, { status: t.status, ...(t.error ? { error: t.error, completedNow: true } : {}), ...(t.status === 'skipped' ? { completedNow: true } : {}) });
-        if (t.error) await this.log([{ step: '_server', stream: 'stderr', line: `step ${t.name} failed: ${t.error}` }]);
+        if (t.error) await this.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${t.name} failed: ${t.error}` }]);
       }
       if (transitions.some((t) => t.status === 'failed')) return this.advance();
     }
@@ -177,14 +184,18 @@ export async function withJob<T>(
   if (!isUuid(jobId)) throw new NotFoundError('Job');
   let tx: JobTransaction | null = null;
   const result = await inTenantSql(deps.orm, tenantId, async (sql) => {
-    const [row] = await sql.execute<Record<string, any>[]>(`select * from jobs where id = ? for update`, [jobId]);
-    if (!row) throw new NotFoundError('Job');
-    tx = new JobTransaction(sql, jobFromRow(row));
-    const value = await work(tx);
-    return value;
+    tx = await lockJob(sql, jobId);
+    return work(tx);
   });
   announce(deps, tx!);
   return result;
+}
+
+/** Locks one job inside the caller's tenant transaction: the start of every JobTransaction. */
+export async function lockJob(sql: SqlRunner, jobId: string): Promise<JobTransaction> {
+  const [row] = await sql.execute<Record<string, any>[]>(`select * from jobs where id = ? for update`, [jobId]);
+  if (!row) throw new NotFoundError('Job');
+  return new JobTransaction(sql, jobFromRow(row));
 }
 
 export function announce(deps: { bus: Bus; onPublishError: (err: unknown) => void }, tx: JobTransaction): void {

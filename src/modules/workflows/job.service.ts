@@ -223,9 +223,7 @@ export class JobService {
         return { blueprint: step.actionSpec.blueprint!, input: { ...input, ...(prompt === undefined ? {} : { prompt: String(prompt) }) } };
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
-        await tx.setStep(stepName, { status: 'failed', error: `Template rendering failed: ${err.message}`, completedNow: true });
-        await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${stepName} failed: template rendering failed: ${err.message}` }]);
-        await tx.advance();
+        await tx.failStep(stepName, `Template rendering failed: ${err.message}`);
         return null;
       }
     });
@@ -249,9 +247,7 @@ export class JobService {
     await withJob(this.deps, tenantId, jobId, async (tx) => {
       const step = await tx.step(stepName);
       if (!step || (step.status !== 'ready' && step.status !== 'running')) return;
-      await tx.setStep(stepName, { status: 'failed', error: reason, completedNow: true });
-      await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${stepName} failed: ${reason}` }]);
-      await tx.advance();
+      await tx.failStep(stepName, reason);
     });
   }
 

@@ -8,7 +8,7 @@ import { renderValue, templateContext, TemplateError } from './definition/templa
 import type { ActionDef } from './definition/types';
 import { jobFromRow, SERVER_STEP, stepFromRow, stepState, type Job, type JobStep } from './job';
 import { jobChannel, type JobChanged } from './job-channels';
-import { JobTransaction, announce, withJob, type JobLogInput } from './job-progress';
+import { announce, lockJob, withJob, type JobLogInput } from './job-progress';
 import { jobOutcome, TERMINAL_JOB, TERMINAL_STEP } from './orchestrator';
 import { StepRenderError } from './workflow.errors';
 
@@ -147,11 +147,8 @@ export class WorkerProtocolService {
 
   /** The step's templates failed at claim time: it fails (seed 001), the job moves on. */
   private async failRender(sql: SqlRunner, step: JobStep, reason: string) {
-    const [jobRow] = await sql.execute<Record<string, any>[]>(`select * from jobs where id = ? for update`, [step.jobId]);
-    const tx = new JobTransaction(sql, jobFromRow(jobRow!));
-    await tx.setStep(step.name, { status: 'failed', error: `Template rendering failed: ${reason}`, completedNow: true });
-    await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${step.name} failed: template rendering failed: ${reason}` }]);
-    await tx.advance();
+    const tx = await lockJob(sql, step.jobId);
+    await tx.failStep(step.name, `Template rendering failed: ${reason}`);
     return { tx, step: step.name, reason };
   }
 

@@ -20,6 +20,17 @@ export type WorkflowSweeperOptions = {
   onError: (err: unknown) => void;
 };
 
+/** The sweeper's conditions, checked again under the job lock before it acts. */
+async function workerInactive(tx: JobTransaction, workerId: string): Promise<boolean> {
+  const [worker] = await tx.sql.execute<{ status: string }[]>(`select status from workers where id = ?`, [workerId]);
+  return worker?.status === 'inactive';
+}
+
+async function activeWorkerWith(tx: JobTransaction, tags: string[]): Promise<boolean> {
+  const [match] = await tx.sql.execute<unknown[]>(`select 1 from workers where status = 'active' and ?::text[] <@ tags limit 1`, [tags]);
+  return match !== undefined;
+}
+
 type Due = { reason: 'orphaned' | 'unmatched' | 'timed_out' | 'job_timed_out'; tenant_id: string; job_id: string; step_name: string | null };
 
 /**
@@ -68,21 +79,17 @@ export class WorkflowSweeper extends BackgroundTask {
     if (!step) return false;
     let message: string;
     if (reason === 'orphaned' && step.status === 'running' && step.workerId) {
-      const [worker] = await tx.sql.execute<{ status: string }[]>(`select status from workers where id = ?`, [step.workerId]);
-      if (worker?.status !== 'inactive') return false;
+      if (!(await workerInactive(tx, step.workerId))) return false;
       message = `Worker heartbeat timeout (worker ${step.workerId} unresponsive)`;
     } else if (reason === 'unmatched' && step.status === 'ready') {
-      const [match] = await tx.sql.execute<unknown[]>(`select 1 from workers where status = 'active' and ?::text[] <@ tags limit 1`, [step.requiredTags]);
-      if (match) return false;
+      if (await activeWorkerWith(tx, step.requiredTags)) return false;
       message = 'No active worker with required tags to run this step';
     } else if (reason === 'timed_out' && step.status === 'running') {
       message = 'Step timed out (server-side enforcement)';
     } else {
       return false;
     }
-    await tx.setStep(name, { status: 'failed', error: message, completedNow: true });
-    await tx.log([{ step: SERVER_STEP, stream: 'stderr', line: `step ${name} failed: ${message}` }]);
-    await tx.advance();
+    await tx.failStep(name, message);
     return true;
   }
 
@@ -91,12 +98,10 @@ export class WorkflowSweeper extends BackgroundTask {
     if (tx.job.mode !== 'local') return false;
     let message: string;
     if (reason === 'orphaned' && tx.job.workerId) {
-      const [worker] = await tx.sql.execute<{ status: string }[]>(`select status from workers where id = ?`, [tx.job.workerId]);
-      if (worker?.status !== 'inactive') return false;
+      if (!(await workerInactive(tx, tx.job.workerId))) return false;
       message = `Worker heartbeat timeout (worker ${tx.job.workerId} unresponsive)`;
     } else if (reason === 'unmatched' && tx.job.status === 'pending' && !tx.job.workerId) {
-      const [match] = await tx.sql.execute<unknown[]>(`select 1 from workers where status = 'active' and ?::text[] <@ tags limit 1`, [tx.job.requiredTags]);
-      if (match) return false;
+      if (await activeWorkerWith(tx, tx.job.requiredTags)) return false;
       message = 'No active worker with required tags to run this job';
     } else {
       return false;
