@@ -17,6 +17,7 @@
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RunChanged } from '../../src/modules/runs/run-channels';
+import { turnWrites } from '../../src/http/turn-writes';
 
 export type FanoutMessage = { type: 'ready'; port: number } | { type: 'error'; message: string };
 
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   subscriber.on('error', (err) => process.stderr.write(`[ws-fanout] redis: ${err.message}\n`));
   const socketsOf = new Map<string, Set<WebSocket>>();
   const attached = new Map<string, Promise<unknown>>();
+  // The same write coalescing as Runlane's GraphQL sockets: a message's frames leave in one write.
+  const holdWrites = new WeakMap<WebSocket, () => void>();
 
   subscriber.on('message', (channel: string, payload: string) => {
     const sockets = socketsOf.get(channel.slice(PREFIX.length));
@@ -56,7 +59,10 @@ async function main(): Promise<void> {
     }
     for (const line of envelope.m?.lines ?? []) {
       const frame = Buffer.from(JSON.stringify(line));
-      for (const socket of sockets) socket.send(frame, { binary: false });
+      for (const socket of sockets) {
+        holdWrites.get(socket)?.();
+        socket.send(frame, { binary: false });
+      }
     }
   });
 
@@ -75,6 +81,7 @@ async function main(): Promise<void> {
       attached.set(runId, subscriber.subscribe(PREFIX + runId));
     }
     sockets.add(socket);
+    holdWrites.set(socket, turnWrites(req.socket));
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     // Tells the client it is attached: every line published from now on reaches it.

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/support/database';
 import { InputError, NotFoundError } from './errors';
 import { createOrm, type Orm } from './orm';
-import { numberPlaceholders } from './raw-sql';
-import { callDefiner, inTenantSql } from './tenant-transaction';
+import { numberPlaceholders, runPipelined, runStatement, withConnection } from './raw-sql';
+import { callDefiner, inTenantSql, inTenantStatement } from './tenant-transaction';
 
 describe('numberPlaceholders', () => {
   it('numbers ? in order and leaves quoted text and comments alone', () => {
@@ -75,5 +75,35 @@ describe('inTenantSql and callDefiner (plain SQL on the pool, as the application
     await adminQuery(db, `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and usename = 'runlane_app'`, [db.name]);
     await slugs(tenantA).catch(() => undefined);
     expect(await slugs(tenantA)).toEqual(['raw-a']);
+  });
+
+  it('inTenantStatement: one statement pinned to the tenant, committed, and the pin gone afterwards', async () => {
+    expect(await inTenantStatement<{ slug: string }>(orm, tenantB, 'select slug from tenants order by slug', [])).toEqual([{ slug: 'raw-b' }]);
+    await inTenantStatement(orm, tenantB, `update tenants set name = ? where id = ?`, ['one trip', tenantB]);
+    expect((await adminQuery(db, 'select name from tenants where id = $1', [tenantB]))[0].name).toBe('one trip');
+    // Another tenant's row is invisible to the statement (RLS), so nothing changes.
+    expect(await inTenantStatement(orm, tenantA, `update tenants set name = ? where id = ? returning id`, ['stolen', tenantB])).toEqual([]);
+    expect(await withConnection(orm, (c) => runPipelined(c, [{ sql: `select current_setting('app.tenant_id', true) as t` }]))).toEqual([[{ t: '' }]]);
+  });
+
+  it('runPipelined: the statements are one transaction, rolled back whole when one fails, and the pool recovers', async () => {
+    const setName = { sql: `update tenants set name = ? where id = ?`, params: ['half-written', tenantA] };
+    await expect(
+      withConnection(orm, (c) => runPipelined(c, [{ sql: `select set_config('app.tenant_id', ?, true)`, params: [tenantA] }, setName, { sql: `select 1 / 0` }])),
+    ).rejects.toThrow(/division by zero/);
+    expect((await adminQuery(db, 'select name from tenants where id = $1', [tenantA]))[0].name).toBe('kept');
+    // Parameters and rows converted as the client's other statements convert them (dates, JSON,
+    // null), and the rows of each statement, in order.
+    const typed = { sql: `select ?::timestamptz as at, ?::jsonb as doc, ?::text as nothing`, params: [new Date('2026-01-02T03:04:05.678Z'), JSON.stringify({ a: [1] }), null] };
+    const alone = await withConnection(orm, (c) => runStatement(c, typed.sql, typed.params));
+    expect(alone).toEqual([{ at: expect.stringMatching(/^2026-01-02 03:04:05\.678/), doc: { a: [1] }, nothing: null }]);
+    const results = await withConnection(orm, (c) => runPipelined(c, [typed, { sql: `select generate_series(1, 3) as n` }, { sql: `select 1 where false` }]));
+    expect(results).toEqual([alone, [{ n: 1 }, { n: 2 }, { n: 3 }], []]);
+    expect(await slugs(tenantA)).toEqual(['raw-a']);
+  });
+
+  it('inTenantStatement maps SQL errors to domain errors', async () => {
+    await expect(inTenantStatement(orm, tenantA, `select ?::uuid`, ['not-a-uuid'])).rejects.toBeInstanceOf(InputError);
+    expect(await inTenantStatement(orm, tenantA, `select 2 as two`, [])).toEqual([{ two: 2 }]);
   });
 });

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { createRequire } from 'node:module';
+import pg from 'pg';
 import type { Orm } from './orm';
 
 /**
@@ -98,4 +100,113 @@ export async function runStatement<T>(client: PooledClient, sql: string, params:
 /** Sends SQL without parameters as one simple query (several statements, one round trip). */
 export async function runScript(client: PooledClient, sql: string): Promise<void> {
   await query(client, { text: sql });
+}
+
+export type PipelinedStatement = { sql: string; params?: unknown[] };
+
+/**
+ * Statements sent together with one Sync: one round trip, and PostgreSQL runs them as one
+ * implicit transaction (committed at the Sync when all succeed, rolled back as a whole when one
+ * fails). Each statement's rows come back in order. A failure leaves the connection's prepared
+ * statements uncertain, so the connection is discarded.
+ */
+export function runPipelined(client: PooledClient, statements: PipelinedStatement[]): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    const pipeline = new Pipeline(
+      statements.map(({ sql, params }) => ({ ...prepare(sql), values: params ?? [] })),
+      resolve,
+      (err) => {
+        client.__knex__disposed ??= err;
+        reject(err);
+      },
+    );
+    (client as unknown as { query(submittable: Pipeline): void }).query(pipeline);
+  });
+}
+
+type PgConnection = {
+  stream: { cork?(): void; uncork?(): void };
+  parsedStatements: Record<string, string>;
+  parse(m: { text: string; name?: string }): void;
+  bind(m: { statement?: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  describe(m: { type: 'P'; name: string }): void;
+  execute(m: { portal: string }): void;
+  sync(): void;
+};
+
+/** The parts of pg's Result class (rows of one statement) that a submittable uses; pg's types leave them out. */
+type PgResult = {
+  _types?: unknown;
+  addFields(fields: unknown[]): void;
+  parseRow(fields: unknown[]): unknown;
+};
+const PgResult = pg.Result as unknown as new (rowMode?: string, types?: unknown) => PgResult;
+/** pg's own conversion of parameter values (dates, buffers, arrays, JSON), as its queries use. */
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue(value: unknown): unknown };
+
+/** A pg "submittable": pg hands it the connection when the client is free and routes the replies to it. */
+class Pipeline {
+  /** Set by pg to the client's type parsers. */
+  readonly _result = new PgResult();
+  private readonly results: unknown[][] = [];
+  private current: PgResult | null = null;
+  private rows: unknown[] = [];
+  private settled = false;
+
+  constructor(
+    private readonly statements: (Prepared & { values: unknown[] })[],
+    private readonly resolve: (results: unknown[][]) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  submit(connection: PgConnection): void {
+    connection.stream.cork?.();
+    try {
+      for (const s of this.statements) {
+        if (!s.name || connection.parsedStatements[s.name] !== s.text) connection.parse({ text: s.text, name: s.name });
+        connection.bind({ statement: s.name, values: s.values, valueMapper: prepareValue });
+        connection.describe({ type: 'P', name: '' });
+        connection.execute({ portal: '' });
+      }
+      connection.sync();
+      for (const s of this.statements) if (s.name) connection.parsedStatements[s.name] = s.text;
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  handleRowDescription(msg: { fields: unknown[] }): void {
+    this.current = new PgResult(undefined, this._result._types);
+    this.current.addFields(msg.fields);
+  }
+
+  handleDataRow(msg: { fields: unknown[] }): void {
+    this.rows.push(this.current!.parseRow(msg.fields));
+  }
+
+  handleCommandComplete(): void {
+    this.results.push(this.rows);
+    this.rows = [];
+    this.current = null;
+  }
+
+  handleEmptyQuery(): void {
+    this.handleCommandComplete();
+  }
+
+  handleError(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(err);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(this.results);
+  }
+
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(): void {}
+  handleCopyData(): void {}
 }

@@ -3,11 +3,11 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { DomainError } from '../db/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { tokenFromHeaders, type Principal } from '../platform/auth';
 import type { Services } from '../platform/services';
+import { serveGraphqlWs } from './graphql-ws-server';
 import { graphqlSchema } from './schema';
 import { clientIp, type Authenticate } from './rest';
 
@@ -105,7 +105,8 @@ export function createGraphQLDoor(deps: {
     });
 
     type Extra = { request: IncomingMessage; socket: WebSocket; principal?: Principal };
-    useServer<Record<string, unknown>, Extra>(
+    serveGraphqlWs<Record<string, unknown>, Extra>(
+      wss,
       {
         execute: (args: any) => args.rootValue.execute(args),
         subscribe: (args: any) => args.rootValue.subscribe(args),
@@ -146,7 +147,7 @@ export function createGraphQLDoor(deps: {
           };
         },
       },
-      wss,
+      { onError: deps.onError },
     );
     return {
       handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),

@@ -1,5 +1,5 @@
 import type { Orm } from '../../db/orm';
-import { inTenantSql, type SqlRunner } from '../../db/tenant-transaction';
+import { inTenantSql, inTenantStatement, type SqlRunner } from '../../db/tenant-transaction';
 import type { Bus } from '../../platform/bus';
 import { LeaseLostError, type Lease } from '../../platform/lease-queue';
 import { recordAuditSql } from '../audit/audit.service';
@@ -57,6 +57,9 @@ export type LeasedRun = {
 export type LogLineInput = { stream: 'llm' | 'tool' | 'system' | 'stdout' | 'stderr'; step: string; line: string };
 
 /** What one journal write changes: the run row (`set`), and the log lines, event and step it adds. */
+/** The run row as a journal write returns it (plus the columns it asked for). */
+type WrittenRow<R = Record<string, unknown>> = R & { log_seq: string; event_seq: string; written_at: string };
+
 type JournalWrite = {
   set?: string;
   params?: unknown[];
@@ -154,10 +157,8 @@ export class RunJournal {
    * its tokens and cost to the run, atomically.
    */
   async recordStep(step: StepRecord, lines: LogLineInput[] = [], event?: JournalEvent): Promise<void> {
-    await this.fenced(async (sql) => {
-      const totals = totalsOf(step);
-      await this.write(sql, { set: totals.set, params: totals.params, lines, step, event });
-    });
+    const totals = totalsOf(step);
+    await this.writeAlone({ set: totals.set, params: totals.params, lines, step, event });
   }
 
   /**
@@ -183,35 +184,33 @@ export class RunJournal {
    * tool); the job's end puts the run back in the queue, and the replay reads the job's result.
    */
   async awaitJob(event: JournalEvent, lines: LogLineInput[] = []): Promise<void> {
-    await this.fenced(
-      (em) => this.write(em, { set: `status = 'waiting', lease_token = null, lease_owner = null, lease_expires_at = null`, lines, event }),
-      'waiting',
-    );
+    await this.writeAlone({ set: `status = 'waiting', lease_token = null, lease_owner = null, lease_expires_at = null`, lines, event }, 'waiting');
   }
 
   async event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.fenced((em) => this.write(em, { event: { type, detail } }));
+    await this.writeAlone({ event: { type, detail } });
   }
 
   /** Appends log lines with gap-free sequence numbers allocated under the run row's lock. */
   async log(lines: LogLineInput[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.fenced((em) => this.write(em, { lines }));
+    await this.writeAlone({ lines });
   }
 
   /** Ends the run succeeded, journaling its last step (when given) and log lines in the same statement. */
   async succeed(output: unknown, lines: LogLineInput[] = [], finalStep: StepRecord | null = null): Promise<void> {
-    await this.fenced(async (em) => {
-      const totals = totalsOf(finalStep);
-      await this.write(em, {
+    const totals = totalsOf(finalStep);
+    await this.writeAlone(
+      {
         set: `status = 'succeeded', output = ?::jsonb, consecutive_failures = 0, ${totals.set},
               lease_token = null, lease_owner = null, lease_expires_at = null, completed_at = now()`,
         params: [JSON.stringify(output ?? null), ...totals.params],
         lines,
         step: finalStep ?? undefined,
         event: { type: 'succeeded', detail: {} },
-      });
-    }, 'succeeded');
+      },
+      'succeeded',
+    );
   }
 
   /**
@@ -292,6 +291,40 @@ export class RunJournal {
    * each shape is prepared once per connection.
    */
   private async write<R = Record<string, unknown>>(em: SqlRunner, w: JournalWrite): Promise<R> {
+    const statement = this.statementOf(w);
+    const [row] = await em.execute<WrittenRow<R>[]>(statement.sql, statement.params);
+    this.took(w, row);
+    // Payloads too big for the step row; rare, so a statement of their own.
+    for (const [part, body] of statement.spilled) {
+      await em.execute(`insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`, [
+        this.lease.tenantId,
+        this.lease.id,
+        w.step!.seq,
+        part,
+        body,
+      ]);
+    }
+    return row!;
+  }
+
+  /**
+   * A journal write that is its own transaction: when it is one statement (no spilled payload),
+   * it goes out with its tenant pin in one round trip; the run's log lines take this path.
+   */
+  private async writeAlone(w: JournalWrite, status: RunChanged['status'] = 'running'): Promise<void> {
+    const statement = this.statementOf(w);
+    if (statement.spilled.length) {
+      await this.fenced((em) => this.write(em, w), status);
+      return;
+    }
+    await this.announced(async () => {
+      const [row] = await inTenantStatement<WrittenRow>(this.deps.orm, this.lease.tenantId, statement.sql, statement.params);
+      this.took(w, row);
+    }, status);
+  }
+
+  /** The statement of one journal write (see `write`), and the step payloads that spill. */
+  private statementOf(w: JournalWrite): { sql: string; params: unknown[]; spilled: ['input' | 'output', string][] } {
     const lines = w.lines ?? [];
     const step = w.step ? stepValues(w.step) : null;
     const parts = [
@@ -318,8 +351,13 @@ export class RunJournal {
         select ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ? from run)`);
       params.push(this.lease.tenantId, this.lease.id, ...step.row);
     }
-    const [row] = await em.execute<(R & { log_seq: string; event_seq: string; written_at: string })[]>(`with ${parts.join(',\n')} select * from run`, params);
+    return { sql: `with ${parts.join(',\n')} select * from run`, params, spilled: step?.spilled ?? [] };
+  }
+
+  /** What a written row tells the journal: no row means the lease is gone; otherwise the numbers it allocated. */
+  private took(w: JournalWrite, row: WrittenRow | undefined): void {
     if (!row) throw new LeaseLostError(this.lease);
+    const lines = w.lines ?? [];
     if (lines.length) {
       this.logSeq = Math.max(this.logSeq, Number(row.log_seq));
       const first = Number(row.log_seq) - lines.length + 1;
@@ -327,28 +365,22 @@ export class RunJournal {
       this.written.push(...lines.map(({ step, stream, line }, i) => ({ seq: first + i, ts, step, stream, line })));
     }
     if (w.event) this.eventSeq = Math.max(this.eventSeq, Number(row.event_seq));
-    // Payloads too big for the step row; rare, so a statement of their own.
-    for (const [part, body] of step?.spilled ?? []) {
-      await em.execute(`insert into agent_step_payloads (tenant_id, run_id, seq, part, body) values (?, ?, ?, ?, ?::jsonb)`, [
-        this.lease.tenantId,
-        this.lease.id,
-        w.step!.seq,
-        part,
-        body,
-      ]);
-    }
-    return row;
   }
 
   /**
    * Runs `work` (whose first statement is updateRun, the fence) in the run's tenant; announces the
    * change on the run's channel after the commit.
    */
-  private async fenced<T>(work: (sql: SqlRunner) => Promise<T>, status: RunChanged['status'] = 'running'): Promise<T> {
+  private fenced<T>(work: (sql: SqlRunner) => Promise<T>, status: RunChanged['status'] = 'running'): Promise<T> {
+    return this.announced(() => inTenantSql(this.deps.orm, this.lease.tenantId, work), status);
+  }
+
+  /** Runs a transaction of this journal's and announces what it wrote on the run's channel once it has committed. */
+  private async announced<T>(transaction: () => Promise<T>, status: RunChanged['status']): Promise<T> {
     this.written = [];
     let result: T;
     try {
-      result = await inTenantSql(this.deps.orm, this.lease.tenantId, work);
+      result = await transaction();
     } catch (err) {
       // Lines of a rolled-back transaction were never written.
       this.written = [];
