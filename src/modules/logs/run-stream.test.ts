@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../../../test/support/app';
 import { numberedLines, RUN_LOGS, RUN_UPDATES, startLoggedRun, subscribeOverWs } from '../../../test/support/live';
 import { SCOPES } from '../accounts/scopes';
@@ -146,6 +147,41 @@ describe('runLogs', () => {
     expect((failure as SlowSubscriberError).cursor).toBe(String(1 + seen.length));
     expect(cursors(fast.values)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
     await fast.close();
+  });
+
+  it('over a socket: a client that stops reading stops the subscription pulling lines, and is closed with its cursor', async () => {
+    const { t, runId, journal } = await runWithJournal();
+    const socket = new WebSocket(server.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
+    const frames: { type: string; payload?: any }[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.token}` } }));
+    const until = async (test: () => boolean) => {
+      for (const deadline = Date.now() + 10_000; !test(); await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > deadline) throw new Error(`waited in vain; ${frames.length} frames, the last: ${frames.at(-1)?.type}`);
+      }
+    };
+    await until(() => frames.some((f) => f.type === 'connection_ack'));
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: RUN_LOGS, variables: { runId } } }));
+    await journal.log(lines(1, 1));
+    await until(() => frames.some((f) => f.type === 'next'));
+    // The client reads nothing while far more than the kernel's socket buffers hold is written
+    // (9,000 lines of 2 KiB in bus messages that carry them; the server keeps 100 lines per subscriber).
+    socket.pause();
+    const padding = 'x'.repeat(2048);
+    for (let b = 0; b < 300; b++) {
+      await journal.log(Array.from({ length: 30 }, (_, i) => ({ stream: 'stdout' as const, step: 'test', line: `line ${2 + b * 30 + i} ${padding}` })));
+    }
+    socket.resume();
+    await until(() => frames.some((f) => f.type === 'error' || f.type === 'complete'));
+    const received = frames.filter((f) => f.type === 'next').map((f) => Number(f.payload.data.runLogs.cursor));
+    const error = frames.find((f) => f.type === 'error')!;
+    expect(error?.payload?.[0]).toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+    // Fewer lines than written reached the client, in order and without a gap, and the error names where to resume.
+    expect(received.length).toBeLessThan(9001);
+    expect(received).toEqual(Array.from({ length: received.length }, (_, i) => i + 1));
+    expect(error.payload[0].message).toContain(`after: "${received.length}"`);
+    socket.close();
   });
 });
 
