@@ -172,6 +172,8 @@ type PhaseResult = {
   expectedDeliveries: number;
   delivered: number;
   latency: LatencyHistogram;
+  /** The latency less the line's write call: from the commit (Runlane) or PUBLISH (baseline) to receipt. */
+  afterWrite: LatencyHistogram;
   writeMs: LatencyHistogram;
   lateMs: LatencyHistogram;
   batches: number;
@@ -291,7 +293,7 @@ async function measure(setup: PhaseSetup): Promise<PhaseResult> {
   const reports = await Promise.all(
     subs.map((s) => {
       const answer = nextMessage<SubscribersReport>(s, 'report', (drainTimeoutS + 30) * 1_000);
-      command<SubscribersCommand>(s, { type: 'expect', linesPerRun: loaded.linesPerRun, timeoutMs: drainTimeoutS * 1_000 });
+      command<SubscribersCommand>(s, { type: 'expect', linesPerRun: loaded.linesPerRun, timeoutMs: drainTimeoutS * 1_000, batchWrites: loaded.batchWrites });
       return answer;
     }),
   );
@@ -303,6 +305,8 @@ async function measure(setup: PhaseSetup): Promise<PhaseResult> {
 
   const latency = new LatencyHistogram();
   for (const r of reports) latency.add(r.latency);
+  const afterWrite = new LatencyHistogram();
+  for (const r of reports) afterWrite.add(r.afterWrite);
   const writeMs = new LatencyHistogram();
   writeMs.add(loaded.writeMs);
   const lateMs = new LatencyHistogram();
@@ -318,6 +322,7 @@ async function measure(setup: PhaseSetup): Promise<PhaseResult> {
     expectedDeliveries,
     delivered: sum('measured'),
     latency,
+    afterWrite,
     writeMs,
     lateMs,
     batches: loaded.batches,
@@ -478,6 +483,7 @@ function rounded(r: PhaseResult | undefined) {
     expectedDeliveries: r.expectedDeliveries,
     latencyMs: d(r.latency),
     negativeLatencies: r.latency.negative,
+    afterWriteMs: d(r.afterWrite),
     writeCallMs: d(r.writeMs),
     writerLateMs: d(r.lateMs),
     batches: r.batches,
@@ -526,6 +532,8 @@ function report(ours: PhaseResult | undefined, base: PhaseResult | undefined): v
   line('delivery latency max ms', ours?.latency.max, base?.latency.max);
   line('write call p50 ms (journal.log / PUBLISH)', ours?.writeMs.percentile(50), base?.writeMs.percentile(50));
   line('write call p99 ms', ours?.writeMs.percentile(99), base?.writeMs.percentile(99));
+  line('after the write p50 ms (return → received)', ours?.afterWrite.percentile(50), base?.afterWrite.percentile(50));
+  line('after the write p99 ms', ours?.afterWrite.percentile(99), base?.afterWrite.percentile(99));
   line('writer: batch start late p99 ms', ours?.lateMs.percentile(99), base?.lateMs.percentile(99), 2, false);
   line('last delivery after the last write, s', ours?.drainS, base?.drainS);
   line('CPU µs per delivered line, all processes', ours && perDelivery(cpuTotal(ours), ours), base && perDelivery(cpuTotal(base), base));

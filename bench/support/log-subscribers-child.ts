@@ -33,7 +33,7 @@ export type Target = { url: string; runId: string; run: number };
 export type SubscribersCommand =
   | { type: 'start'; mode: 'runlane' | 'baseline'; token: string; targets: Target[] }
   | { type: 'status'; id: number }
-  | { type: 'expect'; linesPerRun: Record<string, number>; timeoutMs: number }
+  | { type: 'expect'; linesPerRun: Record<string, number>; timeoutMs: number; batchWrites: [number, number, number, number][] }
   | { type: 'stop' };
 export type SubscribersStatus = {
   type: 'status';
@@ -53,6 +53,8 @@ export type SubscribersReport = {
   /** Measured lines received (their latencies are in `latency`). */
   measured: number;
   latency: HistogramData;
+  /** The same lines' latency less their batch's write call: from the write's return (commit, PUBLISH) to receipt. */
+  afterWrite: HistogramData;
   gaps: number;
   duplicates: number;
   /** Lines of another run, or whose text is not the writer's. */
@@ -92,6 +94,8 @@ type Sub = {
 
 const subs: Sub[] = [];
 const latency = new LatencyHistogram();
+/** Every measured line received, as (run, line number, latency), to take the write call out at the end. */
+const receipts: number[] = [];
 let measured = 0;
 let gaps = 0;
 let duplicates = 0;
@@ -131,6 +135,7 @@ function onLine(sub: Sub, seq: number, text: string, received: number): void {
   }
   if (!body.w) {
     latency.record(received - body.t);
+    receipts.push(body.r!, (body as { k: number }).k, received - body.t);
     measured++;
   }
 }
@@ -240,12 +245,30 @@ function lacking(): { incomplete: number; missing: number } {
   return { incomplete, missing };
 }
 
+/** Latencies from the end of each line's write call: the delivery path alone, whatever the write cost. */
+function afterWrite(batchWrites: [number, number, number, number][]): LatencyHistogram {
+  const writes = new Map<number, [number, number, number][]>();
+  for (const [run, firstK, count, ms] of batchWrites) {
+    const list = writes.get(run) ?? [];
+    list.push([firstK, count, ms]);
+    writes.set(run, list);
+  }
+  const histogram = new LatencyHistogram();
+  for (let i = 0; i < receipts.length; i += 3) {
+    const k = receipts[i + 1]!;
+    const batch = writes.get(receipts[i]!)?.find(([firstK, count]) => k >= firstK && k < firstK + count);
+    if (batch) histogram.record(receipts[i + 2]! - batch[2]);
+  }
+  return histogram;
+}
+
 async function expect(message: Extract<SubscribersCommand, { type: 'expect' }>): Promise<void> {
   expected = message.linesPerRun;
   const started = Date.now();
   while (lacking().incomplete > 0 && subs.some((s) => !s.ended) && Date.now() - started < message.timeoutMs) await sleep(20);
   const { incomplete, missing } = lacking();
   send({
+    afterWrite: afterWrite(message.batchWrites).toJSON(),
     type: 'report',
     subscribers: subs.length,
     delivered: subs.reduce((sum, s) => sum + s.got, 0),

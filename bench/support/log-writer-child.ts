@@ -50,6 +50,8 @@ export type WriterLoaded = {
   wallS: number;
   /** Duration of each write call (journal.log or PUBLISH), ms. */
   writeMs: HistogramData;
+  /** Each measured batch as [run, its first line number, lines, write call ms]: what lets a subscriber tell the write from the delivery. */
+  batchWrites: [number, number, number, number][];
   /** How late measured batches began to be written against their turn (a writer that cannot keep up), ms. */
   lateMs: HistogramData;
   errors: string[];
@@ -146,8 +148,12 @@ function line(run: number, t: number, warmUp: boolean): string {
   return JSON.stringify(warmUp ? { t, r: run, k, w: 1, p: FILLER } : { t, r: run, k, p: FILLER });
 }
 
+/** Measured batches as WriterLoaded['batchWrites'] describes them. */
+const batchWrites: WriterLoaded['batchWrites'] = [];
+
 async function write(run: number, count: number, warmUp: boolean, writeMs?: LatencyHistogram): Promise<void> {
   const started = now();
+  const firstK = lineNumbers[run]! + 1;
   const lines = Array.from({ length: count }, () => line(run, started, warmUp));
   try {
     await sink!.write(run, lines);
@@ -155,7 +161,9 @@ async function write(run: number, count: number, warmUp: boolean, writeMs?: Late
   } catch (err) {
     if (errors.length < 5) errors.push(err instanceof Error ? err.message : String(err));
   } finally {
-    writeMs?.record(now() - started);
+    const ms = now() - started;
+    writeMs?.record(ms);
+    if (writeMs) batchWrites.push([run, firstK, count, ms]);
   }
 }
 
@@ -216,6 +224,7 @@ async function load(rate: number, warmupS: number, durationS: number, batchMs: n
     batches,
     wallS: (lastEnd - measuredFrom) / 1_000,
     writeMs: writeMs.toJSON(),
+    batchWrites,
     lateMs: lateMs.toJSON(),
     errors,
   };
