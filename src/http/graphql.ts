@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DomainError } from '../db/errors';
@@ -10,6 +11,8 @@ import type { Services } from '../platform/services';
 import { serveGraphqlWs } from './graphql-ws-server';
 import { graphqlSchema } from './schema';
 import { clientIp, type Authenticate } from './rest';
+
+const isSubscription = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation === 'subscription';
 
 type ServerContext = { req: IncomingMessage; requestId: string; wsPrincipal?: Principal | null };
 
@@ -50,6 +53,12 @@ export function createGraphQLDoor(deps: {
     schema: graphqlSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    plugins: [
+      // Subscriptions execute their selection once per event (per log line): compiled once per
+      // parsed document instead of interpreted each time (a third of the API's CPU per line). A
+      // document the compiler refuses answers its errors to the client.
+      useGraphQlJit({}, { enableIf: (args) => isSubscription(args), onError: () => undefined }),
+    ],
     graphiql: deps.graphiql ? { subscriptionsProtocol: 'WS', title: 'Runlane' } : false,
     logging: false,
     maskedErrors: {
