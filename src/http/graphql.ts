@@ -1,18 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
-import { useGraphQlJit } from '@envelop/graphql-jit';
+import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DomainError } from '../db/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { tokenFromHeaders, type Principal } from '../platform/auth';
 import type { Services } from '../platform/services';
+import { useCompiledSubscriptionEvents } from './compiled-subscription-events';
 import { serveGraphqlWs } from './graphql-ws-server';
 import { graphqlSchema } from './schema';
 import { clientIp, type Authenticate } from './rest';
-
-const isSubscription = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation === 'subscription';
 
 type ServerContext = { req: IncomingMessage; requestId: string; wsPrincipal?: Principal | null };
 
@@ -54,10 +52,7 @@ export function createGraphQLDoor(deps: {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     plugins: [
-      // Subscriptions execute their selection once per event (per log line): compiled once per
-      // parsed document instead of interpreted each time (a third of the API's CPU per line). A
-      // document the compiler refuses answers its errors to the client.
-      useGraphQlJit({}, { enableIf: (args) => isSubscription(args), onError: () => undefined }),
+      useCompiledSubscriptionEvents(),
     ],
     graphiql: deps.graphiql ? { subscriptionsProtocol: 'WS', title: 'Runlane' } : false,
     logging: false,

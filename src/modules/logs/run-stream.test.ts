@@ -149,6 +149,20 @@ describe('runLogs', () => {
     await fast.close();
   });
 
+  it('arguments as literals or as variables of any name, and aliases, reach the stream and the lines (compiled per-event execution)', async () => {
+    const { t, runId, journal } = await runWithJournal();
+    await journal.log(lines(1, 3));
+    const literal = subscribeOverWs(server.url, t.token, `subscription { tail: runLogs(runId: "${runId}", after: "1") { cursor line } }`, {});
+    const renamed = subscribeOverWs(server.url, t.token, `subscription F($id: ID!, $from: String) { l: runLogs(runId: $id, after: $from) { cursor text: line } }`, { id: runId, from: null });
+    await literal.received(2);
+    await renamed.received(3);
+    await journal.succeed({}, lines(4, 1));
+    expect(await literal.ended).toBe('complete');
+    expect(await renamed.ended).toBe('complete');
+    expect(literal.values).toEqual([2, 3, 4].map((n) => ({ cursor: String(n), line: `line ${n}` })));
+    expect(renamed.values).toEqual([1, 2, 3, 4].map((n) => ({ cursor: String(n), text: `line ${n}` })));
+  });
+
   it('over a socket: a client that stops reading stops the subscription pulling lines, and is closed with its cursor', async () => {
     const { t, runId, journal } = await runWithJournal();
     const socket = new WebSocket(server.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
