@@ -100,6 +100,14 @@ describe('inTenantSql and callDefiner (plain SQL on the pool, as the application
     const results = await withConnection(orm, (c) => runPipelined(c, [typed, { sql: `select generate_series(1, 3) as n` }, { sql: `select 1 where false` }]));
     expect(results).toEqual([alone, [{ n: 1 }, { n: 2 }, { n: 3 }], []]);
     expect(await slugs(tenantA)).toEqual(['raw-a']);
+    // The same statement twice in one pipeline is prepared once.
+    const twice = { sql: `select ?::int + 1 as n`, params: [41] };
+    expect(await withConnection(orm, (c) => runPipelined(c, [twice, twice]))).toEqual([[{ n: 42 }], [{ n: 42 }]]);
+    // A value pg cannot convert fails the pipeline before anything is sent; the pool carries on.
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(withConnection(orm, (c) => runPipelined(c, [{ sql: `select ?::jsonb`, params: [circular] }]))).rejects.toThrow(/circular/i);
+    expect(await slugs(tenantA)).toEqual(['raw-a']);
   });
 
   it('inTenantStatement maps SQL errors to domain errors', async () => {

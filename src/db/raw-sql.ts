@@ -116,7 +116,11 @@ export function runPipelined(client: PooledClient, statements: PipelinedStatemen
       statements.map(({ sql, params }) => ({ ...prepare(sql), values: params ?? [] })),
       resolve,
       (err) => {
-        client.__knex__disposed ??= err;
+        // Whether the failed statement's Parse took effect is unknown, so its name may or may not
+        // exist on the server: the pool replaces the connection and logs this reason, which names
+        // the error's code only (a message can quote a parameter).
+        const code = (err as { code?: unknown }).code ?? (err instanceof Error ? err.name : 'error');
+        client.__knex__disposed ??= `a statement pipeline failed (${String(code)}); discarded, its prepared statements are uncertain`;
         reject(err);
       },
     );
@@ -128,7 +132,8 @@ type PgConnection = {
   stream: { cork?(): void; uncork?(): void };
   parsedStatements: Record<string, string>;
   parse(m: { text: string; name?: string }): void;
-  bind(m: { statement?: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  bind(m: { statement?: string; values: unknown[] }): void;
+  sendCopyFail(message: string): void;
   describe(m: { type: 'P'; name: string }): void;
   execute(m: { portal: string }): void;
   sync(): void;
@@ -159,20 +164,31 @@ class Pipeline {
     private readonly reject: (err: unknown) => void,
   ) {}
 
-  submit(connection: PgConnection): void {
+  /** Writes every statement and one Sync in one go; a value pg cannot convert fails it before anything is sent. */
+  submit(connection: PgConnection): Error | null {
+    let values: unknown[][];
+    try {
+      values = this.statements.map((s) => s.values.map((v) => prepareValue(v)));
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
     connection.stream.cork?.();
     try {
-      for (const s of this.statements) {
-        if (!s.name || connection.parsedStatements[s.name] !== s.text) connection.parse({ text: s.text, name: s.name });
-        connection.bind({ statement: s.name, values: s.values, valueMapper: prepareValue });
+      this.statements.forEach((s, i) => {
+        if (!s.name || connection.parsedStatements[s.name] !== s.text) {
+          connection.parse({ text: s.text, name: s.name });
+          // Marked before the server answers: a failure discards the connection anyway.
+          if (s.name) connection.parsedStatements[s.name] = s.text;
+        }
+        connection.bind({ statement: s.name, values: values[i]! });
         connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '' });
-      }
+      });
       connection.sync();
-      for (const s of this.statements) if (s.name) connection.parsedStatements[s.name] = s.text;
     } finally {
       connection.stream.uncork?.();
     }
+    return null;
   }
 
   handleRowDescription(msg: { fields: unknown[] }): void {
@@ -207,6 +223,8 @@ class Pipeline {
   }
 
   handlePortalSuspended(): void {}
-  handleCopyInResponse(): void {}
+  handleCopyInResponse(connection: PgConnection): void {
+    connection.sendCopyFail('COPY is not supported in a pipeline');
+  }
   handleCopyData(): void {}
 }
