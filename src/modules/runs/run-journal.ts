@@ -290,8 +290,7 @@ export class RunJournal {
    * transaction rolls back. The statement's text depends only on which parts are present, so
    * each shape is prepared once per connection.
    */
-  private async write<R = Record<string, unknown>>(em: SqlRunner, w: JournalWrite): Promise<R> {
-    const statement = this.statementOf(w);
+  private async write<R = Record<string, unknown>>(em: SqlRunner, w: JournalWrite, statement = this.statementOf(w)): Promise<R> {
     const [row] = await em.execute<WrittenRow<R>[]>(statement.sql, statement.params);
     this.took(w, row);
     // Payloads too big for the step row; rare, so a statement of their own.
@@ -314,7 +313,7 @@ export class RunJournal {
   private async writeAlone(w: JournalWrite, status: RunChanged['status'] = 'running'): Promise<void> {
     const statement = this.statementOf(w);
     if (statement.spilled.length) {
-      await this.fenced((em) => this.write(em, w), status);
+      await this.fenced((em) => this.write(em, w, statement), status);
       return;
     }
     await this.announced(async () => {
