@@ -82,3 +82,12 @@ export async function inTenantStatement<T>(orm: Orm, tenantId: string, sql: stri
     throw mapDriverError(err);
   }
 }
+
+/**
+ * A SqlExecutor whose every statement is its own transaction (inTenantStatement): for work that
+ * is one write, perhaps followed by reads of committed rows, where a transaction around them
+ * would only add round trips.
+ */
+export function tenantStatements(orm: Orm, tenantId: string): SqlExecutor {
+  return { execute: (sql: string, params: unknown[] = []) => inTenantStatement(orm, tenantId, sql, params) };
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql, type SqlExecutor } from '../../db/tenant-transaction';
+import { inTenant, inTenantSql, tenantStatements, type SqlExecutor } from '../../db/tenant-transaction';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
@@ -78,7 +78,9 @@ export class RunService {
    * caller leaves out. An idempotency key answers the run it created before (created: false).
    */
   async enqueue(actor: Actor, blueprint: string, input: EnqueueRunInput, source = 'api'): Promise<Enqueued> {
-    return inTenantSql(this.deps.orm, actor.tenantId, (sql) => enqueueIn(sql, actor.tenantId, blueprint, input, source));
+    // The enqueue is one statement; the read after an idempotency conflict sees a committed run.
+    // So each is its own one-round-trip transaction.
+    return enqueueIn(tenantStatements(this.deps.orm, actor.tenantId), actor.tenantId, blueprint, input, source);
   }
 
   /**
