@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { NO_WORK } from '../../src/modules/workflows/worker-protocol.rest';
 import { createLogger } from '../../src/platform/log';
 import type { Claim, LogLine, StepClaim, StepResult } from './protocol';
 import { startRestWorker, type RestWorker, type RestWorkerOptions } from './worker';
@@ -20,19 +21,6 @@ export const TEST_TOKEN = 'rl_test_token_0123456789abcdef0123456789';
 type Work = { claim: Claim; requiredTags: string[] } | { reject: string; requiredTags: string[] };
 type Workspace = { revision: string; archives: Map<string, Buffer> };
 type Files = Record<string, string | { content: string; mode: number }>;
-
-const NO_WORK = {
-  workspace: null,
-  job_id: null,
-  task_name: null,
-  step_name: null,
-  action_name: null,
-  action_type: null,
-  action_image: null,
-  action_spec: null,
-  input: null,
-  runner: null,
-};
 
 export class FakeServer {
   url = '';

@@ -25,6 +25,32 @@ export type ParsedTask = {
 };
 
 /**
+ * A mapping being read: its entries by key, unknown keys already reported, and whether anything
+ * in it has failed (every problem is reported, so parsing goes on after the first).
+ */
+class MappingCheck {
+  ok = true;
+  readonly byKey: Map<string, Entry>;
+
+  constructor(
+    private readonly src: YamlSource,
+    entries: Entry[],
+    unknownKey: (key: string) => string | null,
+  ) {
+    this.byKey = new Map(entries.map((e) => [e.key, e]));
+    for (const e of entries) {
+      const problem = unknownKey(e.key);
+      if (problem) this.fail(e.keyNode, problem);
+    }
+  }
+
+  fail(node: Node, message: string): void {
+    this.src.error(node, message);
+    this.ok = false;
+  }
+}
+
+/**
  * One task under `tasks:`. Its action references are returned even when it has errors, so an
  * unknown action is reported along with them.
  */
@@ -34,21 +60,16 @@ export function parseTask(ctx: ActionContext, name: string, entry: Entry): Parse
   const parsed: ParsedTask = { inlineActions: [], actionRefs: [] };
   const entries = src.entries(entry.value, label, entry.keyNode);
   if (!entries) return parsed;
-  const byKey = new Map(entries.map((e) => [e.key, e]));
-  let ok = true;
-  const fail = (node: Node, message: string) => {
-    src.error(node, message);
-    ok = false;
-  };
-  for (const e of entries) {
-    if (!TASK_KEYS.includes(e.key) && !IGNORED_TASK_KEYS.includes(e.key)) fail(e.keyNode, `unknown key "${e.key}" in ${label} (expected ${TASK_KEYS.join(', ')})`);
-  }
+  const check = new MappingCheck(src, entries, (key) =>
+    TASK_KEYS.includes(key) || IGNORED_TASK_KEYS.includes(key) ? null : `unknown key "${key}" in ${label} (expected ${TASK_KEYS.join(', ')})`,
+  );
+  const { byKey } = check;
 
   const task: TaskDef = { name, mode: 'distributed', input: {}, flow: [] };
   const text = (key: string) => {
     const e = byKey.get(key);
     const value = e && src.string(e, `"${key}" of ${label}`);
-    if (e && value === undefined) ok = false;
+    if (e && value === undefined) check.ok = false;
     return value;
   };
   const displayName = text('name');
@@ -57,47 +78,47 @@ export function parseTask(ctx: ActionContext, name: string, entry: Entry): Parse
   const folder = text('folder');
   if (folder !== undefined) task.folder = folder.replace(/^\/+|\/+$/g, '');
   const mode = text('mode');
-  if (mode !== undefined && mode !== 'distributed' && mode !== 'local') fail(src.valueAt(byKey.get('mode')!), `mode of ${label} must be distributed or local, not "${mode}"`);
+  if (mode !== undefined && mode !== 'distributed' && mode !== 'local') check.fail(src.valueAt(byKey.get('mode')!), `mode of ${label} must be distributed or local, not "${mode}"`);
   else if (mode !== undefined) task.mode = mode as TaskMode;
   const timeout = byKey.get('timeout');
   if (timeout) {
     const seconds = readTimeout(src, timeout, label, MAX_TASK_TIMEOUT);
-    if (seconds === undefined) ok = false;
+    if (seconds === undefined) check.ok = false;
     else task.timeoutSeconds = seconds;
   }
   const input = byKey.get('input');
   if (input) {
     const fields = parseInputFields(src, input, label);
     if (fields) task.input = fields;
-    else ok = false;
+    else check.ok = false;
   }
 
   const flowEntry = byKey.get('flow');
   if (!flowEntry) {
-    fail(entry.keyNode, `${label} needs a "flow" (its steps)`);
+    check.fail(entry.keyNode, `${label} needs a "flow" (its steps)`);
     return parsed;
   }
   const stepEntries = src.entries(flowEntry.value, `the flow of ${label}`, flowEntry.keyNode);
   if (!stepEntries) return parsed;
   if (stepEntries.length === 0) {
-    fail(src.valueAt(flowEntry), `the flow of ${label} has no steps`);
+    check.fail(src.valueAt(flowEntry), `the flow of ${label} has no steps`);
     return parsed;
   }
 
   const steps: StepSource[] = [];
   for (const stepEntry of stepEntries) {
     if (!STEP_NAME.test(stepEntry.key)) {
-      fail(stepEntry.keyNode, `step name "${stepEntry.key}" in ${label} must start with a letter or digit and hold only letters, digits, _ and - (up to 64)`);
+      check.fail(stepEntry.keyNode, `step name "${stepEntry.key}" in ${label} must start with a letter or digit and hold only letters, digits, _ and - (up to 64)`);
       continue;
     }
     const step = parseStep(ctx, name, stepEntry, parsed);
     if (step) steps.push(step);
-    else ok = false;
+    else check.ok = false;
   }
   // The flow is checked even when a step was refused, so one upload reports every error; a
   // refused step still counts as existing, so depending on it is not reported twice.
   const flowOk = checkFlow(src, label, steps, new Set(stepEntries.map((e) => e.key)));
-  if (ok && flowOk) {
+  if (check.ok && flowOk) {
     task.flow = steps.map((s) => s.def);
     parsed.task = task;
   }
@@ -110,15 +131,10 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
   const label = `step "${name}"`;
   const entries = src.entries(entry.value, label, entry.keyNode);
   if (!entries) return undefined;
-  const byKey = new Map(entries.map((e) => [e.key, e]));
-  let ok = true;
-  const fail = (node: Node, message: string) => {
-    src.error(node, message);
-    ok = false;
-  };
-  for (const e of entries) {
-    if (!STEP_KEYS.includes(e.key) && !INLINE_ACTION_KEYS.includes(e.key)) fail(e.keyNode, `unknown key "${e.key}" in ${label}`);
-  }
+  const check = new MappingCheck(src, entries, (key) =>
+    STEP_KEYS.includes(key) || INLINE_ACTION_KEYS.includes(key) ? null : `unknown key "${key}" in ${label}`,
+  );
+  const { byKey } = check;
 
   const step: StepSource = {
     def: { name, action: '', input: {}, dependsOn: [], continueOnFailure: false },
@@ -130,10 +146,10 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
   const actionEntry = byKey.get('action');
   const inlineEntries = entries.filter((e) => INLINE_ACTION_KEYS.includes(e.key));
   if (actionEntry && inlineEntries.length > 0) {
-    fail(inlineEntries[0]!.keyNode, `${label} has both "action" and an inline action ("${inlineEntries[0]!.key}"); use one or the other`);
+    check.fail(inlineEntries[0]!.keyNode, `${label} has both "action" and an inline action ("${inlineEntries[0]!.key}"); use one or the other`);
   } else if (actionEntry) {
     const action = src.string(actionEntry, `"action" of ${label}`);
-    if (action === undefined) ok = false;
+    if (action === undefined) check.ok = false;
     else {
       step.def.action = action;
       parsed.actionRefs.push({ step: name, action, node: src.valueAt(actionEntry) });
@@ -142,16 +158,16 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
     const actionName = `_inline:${taskName}:${name}`;
     const action = parseAction(ctx, actionName, inlineEntries, entry.keyNode, true);
     if (action) parsed.inlineActions.push(action);
-    else ok = false;
+    else check.ok = false;
     step.def.action = actionName;
   } else {
-    fail(entry.keyNode, `${label} needs an "action", or an inline action with a "type"`);
+    check.fail(entry.keyNode, `${label} needs an "action", or an inline action with a "type"`);
   }
 
   const text = (key: string) => {
     const e = byKey.get(key);
     const value = e && src.string(e, `"${key}" of ${label}`);
-    if (e && value === undefined) ok = false;
+    if (e && value === undefined) check.ok = false;
     return value;
   };
   const displayName = text('name');
@@ -161,7 +177,7 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
   const dependsOn = byKey.get('depends_on');
   if (dependsOn) {
     const items = src.stringList(dependsOn, `depends_on of ${label}`);
-    if (!items) ok = false;
+    if (!items) check.ok = false;
     for (const item of items ?? []) {
       if (step.dependsOn.some((d) => d.value === item.value)) continue;
       step.dependsOn.push(item);
@@ -177,29 +193,29 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
       if (checkTemplateSyntax(src, text, node, `input of ${label}`)) step.templates.push({ text, node, what: `input of ${label}` });
       else templatesOk = false;
     });
-    if (value === undefined || !templatesOk) ok = false;
-    else if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(src.valueAt(input), `input of ${label} must be a mapping`);
+    if (value === undefined || !templatesOk) check.ok = false;
+    else if (typeof value !== 'object' || value === null || Array.isArray(value)) check.fail(src.valueAt(input), `input of ${label} must be a mapping`);
     else step.def.input = value as Record<string, unknown>;
   }
 
   const continueOnFailure = byKey.get('continue_on_failure');
   if (continueOnFailure) {
     const value = src.boolean(continueOnFailure, `continue_on_failure of ${label}`);
-    if (value === undefined) ok = false;
+    if (value === undefined) check.ok = false;
     else step.def.continueOnFailure = value;
   }
 
   const when = byKey.get('when');
   if (when) {
     const value = src.string(when, `"when" of ${label} (a template such as "{{ input.flag }}")`);
-    if (value === undefined) ok = false;
+    if (value === undefined) check.ok = false;
     else {
       step.def.when = value;
       const node = src.valueAt(when);
       const syntax = checkTemplateSyntax(src, value, node, `"when" of ${label}`);
-      if (!syntax) ok = false;
+      if (!syntax) check.ok = false;
       // Without an expression the condition never changes; a bare `input.flag` is a common slip.
-      else if (syntax.expressions === 0) fail(node, `"when" of ${label} has no {{ … }} expression, so it is always ${JSON.stringify(value)}; write "{{ ${value.trim() || 'input.flag'} }}"`);
+      else if (syntax.expressions === 0) check.fail(node, `"when" of ${label} has no {{ … }} expression, so it is always ${JSON.stringify(value)}; write "{{ ${value.trim() || 'input.flag'} }}"`);
       else step.templates.push({ text: value, node, what: `"when" of ${label}` });
     }
   }
@@ -207,10 +223,10 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
   const timeout = byKey.get('timeout');
   if (timeout) {
     const seconds = readTimeout(src, timeout, label, MAX_STEP_TIMEOUT);
-    if (seconds === undefined) ok = false;
+    if (seconds === undefined) check.ok = false;
     else step.def.timeoutSeconds = seconds;
   }
-  return ok ? step : undefined;
+  return check.ok ? step : undefined;
 }
 
 function readTimeout(src: YamlSource, entry: Entry, label: string, max: number): number | undefined {
