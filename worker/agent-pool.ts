@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { App } from '../src/app';
 import { PgListener } from '../src/db/listener';
+import { tenantStatements } from '../src/db/tenant-transaction';
 import { LeaseLostError, LeaseQueue, ShutdownError, type Consumer, type Lease } from '../src/platform/lease-queue';
 import { findBlueprint } from '../src/modules/configs/blueprints';
 import { contactTools } from '../src/modules/contacts/contact-tools';
@@ -100,13 +101,15 @@ export class AgentPool {
     let spans: RunSpans | null = null;
     let attempts = 1;
     try {
-      const { run, steps, alongside } = await journal.begin(this.owner, async (sql, leased) => ({
-        ...(await services.agentConfigs.forRunIn(sql, lease.tenantId, leased.configId)),
-        apps: await services.apps.runnableAppsIn(sql, lease.tenantId),
-      }));
+      const keys = tenantStatements(this.app.orm, lease.tenantId);
+      const { run, steps, read } = await journal.begin(this.owner, {
+        start: services.agentConfigs.runConfigRead(lease.tenantId, { runId: lease.id }, keys),
+        apps: services.apps.runnableAppsRead(lease.tenantId, keys),
+      });
       attempts = run.attempts;
       spans = new RunSpans(this.app.tracing.tracer, { id: run.id, tenantId: run.tenantId, blueprint: run.agentBlueprint, attempt: run.attempts, worker: this.owner });
-      const { config: agentConfig, apiKey, apps } = alongside;
+      const { config: agentConfig, apiKey } = read.start;
+      const { apps } = read;
       const blueprint = findBlueprint(run.agentBlueprint);
       if (!agentConfig || !blueprint) throw new RunFailure('config_error', `No agent config for blueprint ${run.agentBlueprint}.`);
       if (!apiKey) {

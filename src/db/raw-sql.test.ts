@@ -4,7 +4,7 @@ import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/su
 import { InputError, NotFoundError } from './errors';
 import { createOrm, type Orm } from './orm';
 import { numberPlaceholders, runPipelined, runStatement, withConnection } from './raw-sql';
-import { callDefiner, inTenantSql, inTenantStatement } from './tenant-transaction';
+import { callDefiner, executeRead, inTenantSql, inTenantStatement, readInTenant, type TenantRead } from './tenant-transaction';
 
 describe('numberPlaceholders', () => {
   it('numbers ? in order and leaves quoted text and comments alone', () => {
@@ -86,6 +86,25 @@ describe('inTenantSql and callDefiner (plain SQL on the pool, as the application
     expect(await withConnection(orm, (c) => runPipelined(c, [{ sql: `select current_setting('app.tenant_id', true) as t` }]))).toEqual([[{ t: '' }]]);
   });
 
+
+  it('readInTenant: several reads in one snapshot of the tenant, each decoded by its own rule; executeRead runs one in a held transaction', async () => {
+    const slugRead: TenantRead<string[]> = { sql: 'select slug from tenants order by slug', params: [], decode: (rows) => rows.map((r) => r.slug) };
+    const byId = (id: string): TenantRead<string | null> => ({
+      sql: 'select slug from tenants where id = ?',
+      params: [id],
+      decode: async ([row]) => (row ? `found ${row.slug}` : null),
+    });
+    // Tenant A sees its own row only: the other tenant's id reads as nothing.
+    expect(await readInTenant(orm, tenantA, { all: slugRead, mine: byId(tenantA), theirs: byId(tenantB) })).toEqual({
+      all: ['raw-a'],
+      mine: 'found raw-a',
+      theirs: null,
+    });
+    expect(await inTenantSql(orm, tenantB, (sql) => executeRead(sql, byId(tenantB)))).toBe('found raw-b');
+    // A failing read fails the whole call with a domain error, and the pool carries on.
+    await expect(readInTenant(orm, tenantA, { bad: { sql: 'select ?::uuid', params: ['not-a-uuid'], decode: () => 1 } })).rejects.toBeInstanceOf(InputError);
+    expect(await readInTenant(orm, tenantB, { all: slugRead })).toEqual({ all: ['raw-b'] });
+  });
   it('runPipelined: the statements are one transaction, rolled back whole when one fails, and the pool recovers', async () => {
     const setName = { sql: `update tenants set name = ? where id = ?`, params: ['half-written', tenantA] };
     await expect(

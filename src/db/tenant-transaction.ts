@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from './orm';
 import { mapDriverError, NotFoundError } from './errors';
-import { runPipelined, runScript, runStatement, withConnection } from './raw-sql';
+import { runPipelined, runScript, runStatement, withConnection, type PipelinedStatement } from './raw-sql';
 
 export type TenantEm = EntityManager;
 
@@ -73,14 +73,41 @@ export async function inTenantSql<T>(orm: Orm, tenantId: string, work: (sql: Sql
  * lines): one round trip where inTenantSql takes three.
  */
 export async function inTenantStatement<T>(orm: Orm, tenantId: string, sql: string, params: unknown[]): Promise<T[]> {
+  const [rows] = await inTenantPipeline(orm, tenantId, [{ sql, params }]);
+  return rows as T[];
+}
+
+/** Several statements in one tenant transaction and one round trip; the rows of each, in order. */
+async function inTenantPipeline(orm: Orm, tenantId: string, statements: PipelinedStatement[]): Promise<unknown[][]> {
   try {
-    const [, rows] = await withConnection(orm, (client) =>
-      runPipelined(client, [{ sql: `select set_config('app.tenant_id', ?, true)`, params: [tenantId] }, { sql, params }]),
+    const [, ...rows] = await withConnection(orm, (client) =>
+      runPipelined(client, [{ sql: `select set_config('app.tenant_id', ?, true)`, params: [tenantId] }, ...statements]),
     );
-    return rows as T[];
+    return rows;
   } catch (err) {
     throw mapDriverError(err);
   }
+}
+
+/** One query and what its rows mean: so that several can travel together (readInTenant). */
+export type TenantRead<T> = { sql: string; params: unknown[]; decode: (rows: Record<string, any>[]) => T | Promise<T> };
+
+export type ReadResults<R extends Record<string, TenantRead<unknown>>> = { [K in keyof R]: R[K] extends TenantRead<infer T> ? T : never };
+
+/** Runs one read inside a transaction the caller holds. */
+export async function executeRead<T>(sql: SqlExecutor, read: TenantRead<T>): Promise<T> {
+  return read.decode(await sql.execute(read.sql, read.params));
+}
+
+/**
+ * Several reads in one tenant transaction and one round trip (a snapshot of each statement, in
+ * order), then what each one means.
+ */
+export async function readInTenant<R extends Record<string, TenantRead<unknown>>>(orm: Orm, tenantId: string, reads: R): Promise<ReadResults<R>> {
+  const names = Object.keys(reads) as (keyof R & string)[];
+  const rows = await inTenantPipeline(orm, tenantId, names.map((name) => ({ sql: reads[name]!.sql, params: reads[name]!.params })));
+  const results = await Promise.all(names.map((name, i) => reads[name]!.decode(rows[i] as Record<string, any>[])));
+  return Object.fromEntries(names.map((name, i) => [name, results[i]])) as ReadResults<R>;
 }
 
 /**

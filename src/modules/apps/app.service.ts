@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, type SqlRunner, type TenantEm } from '../../db/tenant-transaction';
+import { inTenant, type SqlExecutor, type TenantEm, type TenantRead } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
@@ -256,26 +256,29 @@ export class AppService {
   }
 
   /**
-   * For the worker boundary only, inside the tenant transaction the worker holds when it starts a
-   * run: the tenant's healthy (active) apps with their enabled, advertised tools and decrypted
-   * credentials. Plain SQL, as every run start asks.
+   * For the worker boundary only, read when a run starts: the tenant's healthy (active) apps with
+   * their enabled, advertised tools and decrypted credentials. A data key not yet cached in this
+   * process is read through `keys`.
    */
-  async runnableAppsIn(sql: SqlRunner, tenantId: string): Promise<RunnableApp[]> {
-    const rows = await sql.execute<Record<string, any>[]>(
-      `select id, slug, mcp_server_url, auth_type, auth_header_name, auth_ciphertext, discovered_tools, enabled_tools
-         from apps where status = 'active' and cardinality(enabled_tools) > 0 order by slug`,
-    );
-    const runnable: RunnableApp[] = [];
-    for (const row of rows) {
-      const enabled = new Set<string>(row.enabled_tools);
-      const tools = (row.discovered_tools as DiscoveredTool[]).filter((t) => !t.stale && enabled.has(t.name));
-      if (tools.length === 0) continue;
-      const secret = row.auth_ciphertext
-        ? await this.deps.secrets.decrypt(sql, authLocation({ tenantId, id: row.id } as App), Buffer.from(row.auth_ciphertext))
-        : null;
-      runnable.push({ slug: row.slug, url: row.mcp_server_url, auth: joinAuth(row.auth_type, row.auth_header_name ?? null, secret), tools });
-    }
-    return runnable;
+  runnableAppsRead(tenantId: string, keys: SqlExecutor): TenantRead<RunnableApp[]> {
+    return {
+      sql: `select id, slug, mcp_server_url, auth_type, auth_header_name, auth_ciphertext, discovered_tools, enabled_tools
+              from apps where status = 'active' and cardinality(enabled_tools) > 0 order by slug`,
+      params: [],
+      decode: async (rows) => {
+        const runnable: RunnableApp[] = [];
+        for (const row of rows) {
+          const enabled = new Set<string>(row.enabled_tools);
+          const tools = (row.discovered_tools as DiscoveredTool[]).filter((t) => !t.stale && enabled.has(t.name));
+          if (tools.length === 0) continue;
+          const secret = row.auth_ciphertext
+            ? await this.deps.secrets.decrypt(keys, authLocation({ tenantId, id: row.id } as App), Buffer.from(row.auth_ciphertext))
+            : null;
+          runnable.push({ slug: row.slug, url: row.mcp_server_url, auth: joinAuth(row.auth_type, row.auth_header_name ?? null, secret), tools });
+        }
+        return runnable;
+      },
+    };
   }
 
 

@@ -2,7 +2,7 @@ import type { GuardrailRule } from '../guardrails/rules';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql, type SqlRunner, type TenantEm } from '../../db/tenant-transaction';
+import { executeRead, inTenant, inTenantSql, type SqlExecutor, type TenantEm, type TenantRead } from '../../db/tenant-transaction';
 import { InputError, NotFoundError } from '../../db/errors';
 import { isUuid } from '../../db/ids';
 import type { Actor } from '../../platform/auth';
@@ -86,6 +86,9 @@ export type RunConfig = {
   /** The tenant's time zone, for quiet hours without their own. */
   tenantTimezone: string;
 };
+
+/** What a worker needs of a run's config to start it. */
+export type RunStart = { config: RunConfig | null; apiKey: string | null };
 
 export class AgentConfigService {
   constructor(private readonly deps: { orm: Orm; secrets: SecretBox; probe: KeyProber }) {}
@@ -230,39 +233,40 @@ export class AgentConfigService {
   }
 
   /**
-   * For the worker boundary only, inside the tenant transaction the worker holds when it starts a
-   * run: the config the run was enqueued with and the tenant's plaintext key for it (null when none
-   * is usable).
+   * For the worker boundary only: the config a run was enqueued with (or a config by id) and the
+   * tenant's plaintext key for it (null when none is usable). A data key not yet cached in this
+   * process is read through `keys`.
    */
-  async forRunIn(sql: SqlRunner, tenantId: string, configId: string): Promise<{ config: RunConfig | null; apiKey: string | null }> {
-    const [row] = await sql.execute<Record<string, any>[]>(
-      `select c.id, c.version, c.agent_blueprint, c.model, c.system_prompt, c.tools, c.guardrails, c.byok_status, c.byok_key_ciphertext, t.timezone
-         from agent_configs c join tenants t on t.id = c.tenant_id
-        where c.id = ?`,
-      [configId],
-    );
-    if (!row) return { config: null, apiKey: null };
-    const config: RunConfig = {
-      id: row.id,
-      version: row.version,
-      model: row.model,
-      systemPrompt: row.system_prompt,
-      tools: row.tools ?? [],
-      guardrails: row.guardrails ?? [],
-      byokStatus: row.byok_status,
-      tenantTimezone: row.timezone,
+  runConfigRead(tenantId: string, of: { runId: string } | { configId: string }, keys: SqlExecutor): TenantRead<RunStart> {
+    return {
+      sql: `select c.id, c.version, c.agent_blueprint, c.model, c.system_prompt, c.tools, c.guardrails, c.byok_status, c.byok_key_ciphertext, t.timezone
+              from agent_configs c join tenants t on t.id = c.tenant_id
+             where c.id = ${'runId' in of ? '(select config_id from agent_runs where id = ?)' : '?'}`,
+      params: ['runId' in of ? of.runId : of.configId],
+      decode: async ([row]) => {
+        if (!row) return { config: null, apiKey: null };
+        const config: RunConfig = {
+          id: row.id,
+          version: row.version,
+          model: row.model,
+          systemPrompt: row.system_prompt,
+          tools: row.tools ?? [],
+          guardrails: row.guardrails ?? [],
+          byokStatus: row.byok_status,
+          tenantTimezone: row.timezone,
+        };
+        if (!row.byok_key_ciphertext || row.byok_status !== 'active') return { config, apiKey: null };
+        const location = byokLocation({ tenantId, id: row.id } as AgentConfig);
+        return { config, apiKey: await this.deps.secrets.decrypt(keys, location, Buffer.from(row.byok_key_ciphertext)) };
+      },
     };
-    if (!row.byok_key_ciphertext || row.byok_status !== 'active') return { config, apiKey: null };
-    const location = byokLocation({ tenantId, id: row.id } as AgentConfig);
-    return { config, apiKey: await this.deps.secrets.decrypt(sql, location, Buffer.from(row.byok_key_ciphertext)) };
   }
 
-
-  /** The tenant's plaintext key for a blueprint, or null when none is usable (forRunIn, by blueprint). */
+  /** The tenant's plaintext key for a blueprint, or null when none is usable (runConfigRead, by blueprint). */
   async byokKey(tenantId: string, blueprint: string): Promise<string | null> {
     return inTenantSql(this.deps.orm, tenantId, async (sql) => {
       const [config] = await sql.execute<{ id: string }[]>(`select id from agent_configs where agent_blueprint = ?`, [blueprint]);
-      return config ? (await this.forRunIn(sql, tenantId, config.id)).apiKey : null;
+      return config ? (await executeRead(sql, this.runConfigRead(tenantId, { configId: config.id }, sql))).apiKey : null;
     });
   }
 

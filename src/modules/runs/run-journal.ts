@@ -1,14 +1,16 @@
 import type { Orm } from '../../db/orm';
-import { inTenantSql, inTenantStatement, type SqlRunner } from '../../db/tenant-transaction';
+import { inTenantSql, inTenantStatement, readInTenant, type ReadResults, type SqlRunner, type TenantRead } from '../../db/tenant-transaction';
 import type { Bus } from '../../platform/bus';
 import { LeaseLostError, type Lease } from '../../platform/lease-queue';
 import { recordAuditSql } from '../audit/audit.service';
 import { requestApprovalIn, type Approval, type ApprovalRequest } from '../approvals/approval';
 import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
-import { appendEvent, readSteps, type StepView } from './run.service';
+import { appendEvent, stepsRead, type StepView } from './run.service';
 import { RUN_QUEUE_CHANNEL, runChannel, type PublishedLogLine, type RunChanged } from './run-channels';
 
+/** The journal's name among the reads a run starts with (not a name a caller would choose). */
+const JOURNAL_READ = 'journal:steps';
 /** Bus messages carry a transaction's log lines up to this size; past it, subscribers read them. */
 const MAX_PUBLISHED_LINES_BYTES = 64 * 1024;
 /** Step payloads above this size live in agent_step_payloads, keeping step rows small. */
@@ -120,36 +122,37 @@ export class RunJournal {
   ) {}
 
   /**
-   * Marks the run started (the deadline runs from the first start), records who started or
-   * resumed it, and loads the journal to replay: one transaction.
+   * Loads the journal to replay (with whatever else the run needs to start), then marks the run
+   * started (the deadline runs from the first start) and records who started or resumed it.
    */
-  async begin<X = undefined>(
+  async begin<R extends Record<string, TenantRead<unknown>>>(
     worker: string,
-    /** Other reads the run needs to start (config, key, tools), in the same transaction. */
-    alongside?: (sql: SqlRunner, run: LeasedRun) => Promise<X>,
-  ): Promise<{ run: LeasedRun; steps: RecordedStep[]; alongside: X }> {
-    return this.fenced(async (em) => {
-      // Read before the fenced write: without the lease, that write fails and all of this is dropped.
-      const steps = await readSteps(em, this.lease.id);
-      const row = await this.write<Record<string, any>>(em, {
-        set: `started_at = coalesce(started_at, now()),
-              deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds))`,
-        returning: 'id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at',
-        event: { type: steps.length ? 'resumed' : 'started', detail: { worker, replaying: steps.length } },
-        lines: [{ stream: 'system', step: 'run', line: `claimed by ${worker}${steps.length ? `, replaying ${steps.length} steps` : ''}` }],
-      });
-      const run: LeasedRun = {
-        id: row.id,
-        tenantId: row.tenant_id,
-        configId: row.config_id,
-        agentBlueprint: row.agent_blueprint,
-        input: row.input,
-        budgetUsdCents: row.budget_usd_cents === null ? null : Number(row.budget_usd_cents),
-        deadlineAt: new Date(row.deadline_at),
-        attempts: row.attempts,
-      };
-      return { run, steps, alongside: (alongside ? await alongside(em, run) : undefined) as X };
+    /** What else the run needs to start (config, key, tools), read with its journal. */
+    reads: R,
+  ): Promise<{ run: LeasedRun; steps: RecordedStep[]; read: ReadResults<R> }> {
+    // Two round trips: the journal and the rest in one snapshot, then the fenced write. Without
+    // the lease that write matches nothing (LeaseLostError), and the reads were only reads.
+    const read: Record<string, unknown> = await readInTenant(this.deps.orm, this.lease.tenantId, { ...reads, [JOURNAL_READ]: stepsRead(this.lease.id) });
+    const steps = read[JOURNAL_READ] as RecordedStep[];
+    delete read[JOURNAL_READ];
+    const row = await this.writeAlone<Record<string, any>>({
+      set: `started_at = coalesce(started_at, now()),
+            deadline_at = coalesce(deadline_at, now() + make_interval(secs => deadline_seconds))`,
+      returning: 'id, tenant_id, config_id, agent_blueprint, input, budget_usd_cents, deadline_at',
+      event: { type: steps.length ? 'resumed' : 'started', detail: { worker, replaying: steps.length } },
+      lines: [{ stream: 'system', step: 'run', line: `claimed by ${worker}${steps.length ? `, replaying ${steps.length} steps` : ''}` }],
     });
+    const run: LeasedRun = {
+      id: row.id,
+      tenantId: row.tenant_id,
+      configId: row.config_id,
+      agentBlueprint: row.agent_blueprint,
+      input: row.input,
+      budgetUsdCents: row.budget_usd_cents === null ? null : Number(row.budget_usd_cents),
+      deadlineAt: new Date(row.deadline_at),
+      attempts: row.attempts,
+    };
+    return { run, steps, read: read as ReadResults<R> };
   }
 
   /**
@@ -310,15 +313,13 @@ export class RunJournal {
    * A journal write that is its own transaction: when it is one statement (no spilled payload),
    * it goes out with its tenant pin in one round trip; the run's log lines take this path.
    */
-  private async writeAlone(w: JournalWrite, status: RunChanged['status'] = 'running'): Promise<void> {
+  private async writeAlone<R = Record<string, unknown>>(w: JournalWrite, status: RunChanged['status'] = 'running'): Promise<WrittenRow<R>> {
     const statement = this.statementOf(w);
-    if (statement.spilled.length) {
-      await this.fenced((em) => this.write(em, w, statement), status);
-      return;
-    }
-    await this.announced(async () => {
-      const [row] = await inTenantStatement<WrittenRow>(this.deps.orm, this.lease.tenantId, statement.sql, statement.params);
+    if (statement.spilled.length) return this.fenced((em) => this.write<WrittenRow<R>>(em, w, statement), status);
+    return this.announced(async () => {
+      const [row] = await inTenantStatement<WrittenRow<R>>(this.deps.orm, this.lease.tenantId, statement.sql, statement.params);
       this.took(w, row);
+      return row!;
     }, status);
   }
 

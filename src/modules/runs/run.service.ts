@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm';
-import { inTenant, inTenantSql, tenantStatements, type SqlExecutor } from '../../db/tenant-transaction';
+import { executeRead, inTenant, inTenantSql, tenantStatements, type SqlExecutor, type TenantRead } from '../../db/tenant-transaction';
 import { ConflictError, InputError, NotFoundError } from '../../db/errors';
 import { afterFilter, pageSize, toPage, type Page, type PageArgs } from '../../db/pagination';
 import { isUuid } from '../../db/ids';
@@ -316,9 +316,16 @@ export function runFromRow(r: Record<string, any>): AgentRun {
 }
 
 /** A run's journal in seq order, spilled payloads back in place. */
-export async function readSteps(sql: SqlExecutor, runId: string): Promise<(StepView & { contentHash: string })[]> {
-  const rows: Record<string, any>[] = await sql.execute(
-    `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
+export async function readSteps(sql: SqlExecutor, runId: string): Promise<RecordedStepView[]> {
+  return executeRead(sql, stepsRead(runId));
+}
+
+export type RecordedStepView = StepView & { contentHash: string };
+
+/** A run's journaled steps in seq order, payloads that spilled joined back. */
+export function stepsRead(runId: string): TenantRead<RecordedStepView[]> {
+  return {
+    sql: `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
             s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
             s.cost_usd_cents, s.started_at, s.completed_at
        from agent_steps s
@@ -326,25 +333,26 @@ export async function readSteps(sql: SqlExecutor, runId: string): Promise<(StepV
        left join agent_step_payloads po on po.tenant_id = s.tenant_id and po.run_id = s.run_id and po.seq = s.seq and po.part = 'output'
       where s.run_id = ?
       order by s.seq`,
-    [runId],
-  );
-  return rows.map((r) => ({
-    seq: r.seq,
-    kind: r.kind,
-    name: r.name,
-    contentHash: r.content_hash,
-    input: r.input,
-    output: r.output,
-    isError: r.is_error,
-    model: r.model,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    cacheReadTokens: r.cache_read_tokens,
-    cacheWriteTokens: r.cache_write_tokens,
-    costUsdCents: Number(r.cost_usd_cents),
-    startedAt: new Date(r.started_at),
-    completedAt: new Date(r.completed_at),
-  }));
+    params: [runId],
+    decode: (rows) =>
+      rows.map((r) => ({
+        seq: r.seq,
+        kind: r.kind,
+        name: r.name,
+        contentHash: r.content_hash,
+        input: r.input,
+        output: r.output,
+        isError: r.is_error,
+        model: r.model,
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        cacheReadTokens: r.cache_read_tokens,
+        cacheWriteTokens: r.cache_write_tokens,
+        costUsdCents: Number(r.cost_usd_cents),
+        startedAt: new Date(r.started_at),
+        completedAt: new Date(r.completed_at),
+      })),
+  };
 }
 
 /**
