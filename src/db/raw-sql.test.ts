@@ -86,7 +86,6 @@ describe('inTenantSql and callDefiner (plain SQL on the pool, as the application
     expect(await withConnection(orm, (c) => runPipelined(c, [{ sql: `select current_setting('app.tenant_id', true) as t` }]))).toEqual([[{ t: '' }]]);
   });
 
-
   it('readInTenant: several reads in one snapshot of the tenant, each decoded by its own rule; executeRead runs one in a held transaction', async () => {
     const slugRead: TenantRead<string[]> = { sql: 'select slug from tenants order by slug', params: [], decode: (rows) => rows.map((r) => r.slug) };
     const byId = (id: string): TenantRead<string | null> => ({
@@ -105,6 +104,7 @@ describe('inTenantSql and callDefiner (plain SQL on the pool, as the application
     await expect(readInTenant(orm, tenantA, { bad: { sql: 'select ?::uuid', params: ['not-a-uuid'], decode: () => 1 } })).rejects.toBeInstanceOf(InputError);
     expect(await readInTenant(orm, tenantB, { all: slugRead })).toEqual({ all: ['raw-b'] });
   });
+
   it('runPipelined: the statements are one transaction, rolled back whole when one fails, and the pool recovers', async () => {
     const setName = { sql: `update tenants set name = ? where id = ?`, params: ['half-written', tenantA] };
     await expect(

@@ -6,7 +6,7 @@ import { recordAuditSql } from '../audit/audit.service';
 import { requestApprovalIn, type Approval, type ApprovalRequest } from '../approvals/approval';
 import type { FailureCategory } from './agent-run.entity';
 import type { TokenCounts } from './prices';
-import { appendEvent, stepsRead, type StepView } from './run.service';
+import { appendEvent, stepsRead, type RecordedStep } from './run.service';
 import { RUN_QUEUE_CHANNEL, runChannel, type PublishedLogLine, type RunChanged } from './run-channels';
 
 /** The journal's name among the reads a run starts with (not a name a caller would choose). */
@@ -33,7 +33,7 @@ export type StepRecord = {
   startedAt: Date;
 };
 
-export type RecordedStep = StepView & { contentHash: string };
+export type { RecordedStep };
 
 /** The SET clause adding a step's tokens and cost to its run (nothing for no step). */
 function totalsOf(step: StepRecord | null): { set: string; params: number[] } {

@@ -316,14 +316,15 @@ export function runFromRow(r: Record<string, any>): AgentRun {
 }
 
 /** A run's journal in seq order, spilled payloads back in place. */
-export async function readSteps(sql: SqlExecutor, runId: string): Promise<RecordedStepView[]> {
+export async function readSteps(sql: SqlExecutor, runId: string): Promise<RecordedStep[]> {
   return executeRead(sql, stepsRead(runId));
 }
 
-export type RecordedStepView = StepView & { contentHash: string };
+/** A journaled step as replay needs it: its view and the hash of its inputs. */
+export type RecordedStep = StepView & { contentHash: string };
 
 /** A run's journaled steps in seq order, payloads that spilled joined back. */
-export function stepsRead(runId: string): TenantRead<RecordedStepView[]> {
+export function stepsRead(runId: string): TenantRead<RecordedStep[]> {
   return {
     sql: `select s.seq, s.kind, s.name, s.content_hash, coalesce(s.input, pi.body) as input, coalesce(s.output, po.body) as output,
             s.is_error, s.model, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,

@@ -34,6 +34,7 @@ class MappingCheck {
 
   constructor(
     private readonly src: YamlSource,
+    private readonly label: string,
     entries: Entry[],
     unknownKey: (key: string) => string | null,
   ) {
@@ -48,6 +49,14 @@ class MappingCheck {
     this.src.error(node, message);
     this.ok = false;
   }
+
+  /** The string under `key`, if the key is there (a non-string is reported). */
+  text(key: string): string | undefined {
+    const e = this.byKey.get(key);
+    const value = e && this.src.string(e, `"${key}" of ${this.label}`);
+    if (e && value === undefined) this.ok = false;
+    return value;
+  }
 }
 
 /**
@@ -60,24 +69,18 @@ export function parseTask(ctx: ActionContext, name: string, entry: Entry): Parse
   const parsed: ParsedTask = { inlineActions: [], actionRefs: [] };
   const entries = src.entries(entry.value, label, entry.keyNode);
   if (!entries) return parsed;
-  const check = new MappingCheck(src, entries, (key) =>
+  const check = new MappingCheck(src, label, entries, (key) =>
     TASK_KEYS.includes(key) || IGNORED_TASK_KEYS.includes(key) ? null : `unknown key "${key}" in ${label} (expected ${TASK_KEYS.join(', ')})`,
   );
   const { byKey } = check;
 
   const task: TaskDef = { name, mode: 'distributed', input: {}, flow: [] };
-  const text = (key: string) => {
-    const e = byKey.get(key);
-    const value = e && src.string(e, `"${key}" of ${label}`);
-    if (e && value === undefined) check.ok = false;
-    return value;
-  };
-  const displayName = text('name');
-  const description = text('description') ?? displayName;
+  const displayName = check.text('name');
+  const description = check.text('description') ?? displayName;
   if (description !== undefined) task.description = description;
-  const folder = text('folder');
+  const folder = check.text('folder');
   if (folder !== undefined) task.folder = folder.replace(/^\/+|\/+$/g, '');
-  const mode = text('mode');
+  const mode = check.text('mode');
   if (mode !== undefined && mode !== 'distributed' && mode !== 'local') check.fail(src.valueAt(byKey.get('mode')!), `mode of ${label} must be distributed or local, not "${mode}"`);
   else if (mode !== undefined) task.mode = mode as TaskMode;
   const timeout = byKey.get('timeout');
@@ -131,7 +134,7 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
   const label = `step "${name}"`;
   const entries = src.entries(entry.value, label, entry.keyNode);
   if (!entries) return undefined;
-  const check = new MappingCheck(src, entries, (key) =>
+  const check = new MappingCheck(src, label, entries, (key) =>
     STEP_KEYS.includes(key) || INLINE_ACTION_KEYS.includes(key) ? null : `unknown key "${key}" in ${label}`,
   );
   const { byKey } = check;
@@ -164,14 +167,8 @@ function parseStep(ctx: ActionContext, taskName: string, entry: Entry, parsed: P
     check.fail(entry.keyNode, `${label} needs an "action", or an inline action with a "type"`);
   }
 
-  const text = (key: string) => {
-    const e = byKey.get(key);
-    const value = e && src.string(e, `"${key}" of ${label}`);
-    if (e && value === undefined) check.ok = false;
-    return value;
-  };
-  const displayName = text('name');
-  const description = text('description') ?? displayName;
+  const displayName = check.text('name');
+  const description = check.text('description') ?? displayName;
   if (description !== undefined) step.def.description = description;
 
   const dependsOn = byKey.get('depends_on');
