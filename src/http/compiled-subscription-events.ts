@@ -1,6 +1,9 @@
 import type { Plugin } from '@envelop/core';
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+/** How the API turns any error into the one its clients see (yoga's maskedErrors uses the same). */
+export type MaskError = (error: unknown) => GraphQLError;
 
 /**
  * A subscription runs its selection once per event (per log line for `runLogs`), so that
@@ -10,8 +13,13 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * defaults, the field's `subscribe` with its scope checks), because graphql-jit 0.8 hands the
  * operation's variables to `subscribe` as the field's arguments. A document the compiler
  * refuses runs as before.
+ *
+ * A compiled subscription is the hook's result (setResultAndStopExecution), so the plugins after
+ * this one add no wrapper per event: yoga's masked errors would map every event through two more
+ * async iterators to look for errors. Masking is done here instead, with the same function, on
+ * the first result, on each event's errors and on an error that ends the stream.
  */
-export function useCompiledSubscriptionEvents(): Plugin {
+export function useCompiledSubscriptionEvents(maskError: MaskError): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
 
   function compiledFor(args: ExecutionArgs): CompiledQuery | null {
@@ -25,30 +33,51 @@ export function useCompiledSubscriptionEvents(): Plugin {
     return byOperation.get(key)!;
   }
 
+  const masked = (result: ExecutionResult): ExecutionResult => (result.errors ? { ...result, errors: result.errors.map(maskError) } : result);
+
   return {
-    onSubscribe({ subscribeFn, setSubscribeFn }) {
-      setSubscribeFn(async (args) => {
-        const query = compiledFor(args);
-        if (!query) return subscribeFn(args);
-        const stream = await createSourceEventStream(args);
-        if (!(Symbol.asyncIterator in stream)) return stream;
-        return mapEvents(stream, (event) => query.query(event, args.contextValue, args.variableValues));
-      });
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const query = compiledFor(args);
+      if (!query) return;
+      const stream = await createSourceEventStream(args);
+      if (!(Symbol.asyncIterator in stream)) {
+        setResultAndStopExecution(masked(stream));
+        return;
+      }
+      setResultAndStopExecution(
+        mapEvents(stream, (event) => query.query(event, args.contextValue, args.variableValues), { masked, maskError }),
+      );
     },
   };
 }
 
-/** Each event through `map`; closing the result closes the source at once (not at its next event). */
-function mapEvents(source: AsyncIterable<unknown>, map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>): AsyncGenerator<ExecutionResult> {
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * Each event through `map`, its errors masked; an error from the source ends the stream masked.
+ * Closing the result closes the source at once (not at its next event).
+ */
+function mapEvents(
+  source: AsyncIterable<unknown>,
+  map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
+  mask: { masked: (result: ExecutionResult) => ExecutionResult; maskError: MaskError },
+): AsyncGenerator<ExecutionResult> {
   const events = source[Symbol.asyncIterator]();
   const close = async (): Promise<IteratorResult<ExecutionResult>> => {
     await events.return?.();
-    return { done: true, value: undefined };
+    return DONE;
   };
   const mapped: AsyncGenerator<ExecutionResult> = {
     async next() {
-      const event = await events.next();
-      return event.done ? { done: true, value: undefined } : { done: false, value: await map(event.value) };
+      let event: IteratorResult<unknown>;
+      try {
+        event = await events.next();
+      } catch (err) {
+        throw mask.maskError(err);
+      }
+      if (event.done) return DONE;
+      const result = map(event.value);
+      return { done: false, value: mask.masked(result instanceof Promise ? await result : result) };
     },
     return: close,
     async throw(err: unknown) {

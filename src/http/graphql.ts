@@ -47,38 +47,37 @@ export function createGraphQLDoor(deps: {
     }
   }
 
+  /** What clients see of an error: ours with its code, GraphQL's own as they are, anything else as an opaque internal error (reported to onError). */
+  function maskError(error: unknown): GraphQLError {
+    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const original = graphqlError?.originalError ?? error;
+    if (original instanceof DomainError) {
+      return new GraphQLError(original.message, {
+        nodes: graphqlError?.nodes,
+        path: graphqlError?.path,
+        extensions: { code: domainCodes[original.code] ?? original.code },
+      });
+    }
+    // Errors we raised on purpose (auth, complexity, parse and validation) pass through.
+    if (graphqlError && (!graphqlError.originalError || graphqlError.originalError instanceof GraphQLError)) {
+      return graphqlError;
+    }
+    deps.onError(original);
+    return new GraphQLError('Unexpected error.', {
+      nodes: graphqlError?.nodes,
+      path: graphqlError?.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  }
+
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: graphqlSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: [
-      useCompiledSubscriptionEvents(),
-    ],
+    plugins: [useCompiledSubscriptionEvents(maskError)],
     graphiql: deps.graphiql ? { subscriptionsProtocol: 'WS', title: 'Runlane' } : false,
     logging: false,
-    maskedErrors: {
-      maskError(error) {
-        const graphqlError = error instanceof GraphQLError ? error : undefined;
-        const original = graphqlError?.originalError ?? error;
-        if (original instanceof DomainError) {
-          return new GraphQLError(original.message, {
-            nodes: graphqlError?.nodes,
-            path: graphqlError?.path,
-            extensions: { code: domainCodes[original.code] ?? original.code },
-          });
-        }
-        // Errors we raised on purpose (auth, complexity, parse and validation) pass through.
-        if (graphqlError && (!graphqlError.originalError || graphqlError.originalError instanceof GraphQLError)) {
-          return graphqlError;
-        }
-        deps.onError(original);
-        return new GraphQLError('Unexpected error.', {
-          nodes: graphqlError?.nodes,
-          path: graphqlError?.path,
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
-        });
-      },
-    },
+    maskedErrors: { maskError },
     context: async ({ req, requestId, wsPrincipal }): Promise<GraphQLContext> => {
       let principal: Principal | null = wsPrincipal ?? null;
       if (wsPrincipal === undefined) {

@@ -51,6 +51,20 @@ describe('Redis bus', () => {
     expect(seen.sort()).toEqual([1, 2, 3]);
   });
 
+  it('gives each subscriber of a message from another process its own copy', async () => {
+    const channel = `test.${randomUUID()}`;
+    const a = redisBus();
+    const b = redisBus();
+    const seen: { nested: { v: number } }[] = [];
+    await b.subscribe(channel, (m) => seen.push(m as (typeof seen)[number]));
+    await b.subscribe(channel, (m) => seen.push(m as (typeof seen)[number]));
+    await a.publish(channel, { nested: { v: 1 } });
+    await eventually(() => seen.length === 2);
+    seen[0]!.nested.v = 2;
+    expect(seen[1]).toEqual({ nested: { v: 1 } });
+    expect(seen[1]!.nested).not.toBe(seen[0]!.nested);
+  });
+
   it('stops delivering after unsubscribe', async () => {
     const channel = `test.${randomUUID()}`;
     const a = redisBus();

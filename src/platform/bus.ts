@@ -51,11 +51,17 @@ class LocalHandlers {
     return true;
   }
 
-  deliver(channel: string, message: unknown): void {
+  /**
+   * Each handler gets a copy, so subscribers never share objects with the publisher or each
+   * other. A message `fresh` from the wire belongs to no one yet: its first handler takes it as is.
+   */
+  deliver(channel: string, message: unknown, fresh = false): void {
+    let owned = fresh;
     for (const handler of this.byChannel.get(channel) ?? []) {
+      const copy = owned ? message : structuredClone(message);
+      owned = false;
       try {
-        // A copy each, so subscribers never share objects with the publisher or each other.
-        handler(structuredClone(message));
+        handler(copy);
       } catch (err) {
         this.onError(err as Error);
       }
@@ -122,7 +128,7 @@ export class RedisBus implements Bus {
         return;
       }
       if (envelope.o === this.origin) return;
-      this.local.deliver(raw.slice(PREFIX.length), envelope.m);
+      this.local.deliver(raw.slice(PREFIX.length), envelope.m, true);
     });
   }
 
