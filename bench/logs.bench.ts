@@ -36,6 +36,7 @@
  * reach the Runlane processes and the writer. bench/README.md says exactly what is measured.
  */
 import { cpus as cpuList, loadavg } from 'node:os';
+import { loadConfig } from '../src/config/config';
 import { ensureRoles } from '../src/db/provision';
 import { LatencyHistogram } from './support/latency-histogram';
 import type { SubscribersCommand, SubscribersMessage, SubscribersReport, SubscribersStatus, Target } from './support/log-subscribers-child';
@@ -75,6 +76,9 @@ const drainTimeoutS = intEnv('BENCH_DRAIN_TIMEOUT', 30);
 const only = process.env.BENCH_ONLY as 'runlane' | 'baseline' | undefined;
 if (only && only !== 'runlane' && only !== 'baseline') throw new Error('BENCH_ONLY must be runlane or baseline.');
 if (subscriberCount < runCount) throw new Error('BENCH_SUBSCRIBERS must be at least BENCH_RUNS (every run needs a subscriber).');
+
+/** Connections of each Runlane process (DATABASE_POOL_SIZE, or Runlane's default for this machine). */
+const dbPoolSize = loadConfig(process.env).database.poolSize;
 
 const GOAL_P99_RATIO = 3;
 /** Other work taking more than this share of a core during a phase gets a warning under the table. */
@@ -578,6 +582,7 @@ function report(ours: PhaseResult | undefined, base: PhaseResult | undefined): v
       batchMs,
       warmupS: warmup,
       subscriberProcesses: subscriberProcs,
+      databasePoolSize: dbPoolSize,
       runlane: rounded(ours),
       baseline: rounded(base),
       p50Ratio: ours && base ? Number((ratio(pct(ours, 50), pct(base, 50)) ?? Number.NaN).toFixed(3)) : null,
@@ -602,7 +607,7 @@ async function main(): Promise<number> {
   let base: PhaseResult | undefined;
   if (only !== 'baseline') {
     await ensureRoles(adminUrl);
-    console.log(`  runlane: ${API_PROCESSES} api processes, ${runCount} runs, ${subscriberCount} graphql-ws subscribers in ${subscriberProcs} processes…`);
+    console.log(`  runlane: ${API_PROCESSES} api processes and the writer (${dbPoolSize} database connections each at most), ${runCount} runs, ${subscriberCount} graphql-ws subscribers in ${subscriberProcs} processes…`);
     ours = await benchRunlane();
     phaseLine(ours);
   }

@@ -29,6 +29,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config/config';
 import { createOrm, type Orm } from '../../src/db/orm';
 import { callDefiner } from '../../src/db/tenant-transaction';
 import { entities } from '../../src/modules/entities';
@@ -68,6 +69,8 @@ export type WriterCommand =
   | { type: 'stop' };
 
 const mode = process.env.BENCH_WRITER_MODE;
+/** A worker process's connections: the Runlane setting (DATABASE_POOL_SIZE, or its default for this machine). */
+const poolSize = loadConfig().database.poolSize;
 const runCount = Number(process.env.BENCH_RUNS ?? 10);
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 /** Long enough that no lease expires during a bench (no worker sweeps here anyway). */
@@ -87,7 +90,7 @@ type Sink = { runIds: string[]; write(run: number, lines: string[]): Promise<voi
 async function runlaneSink(): Promise<Sink> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is required in runlane mode.');
-  const orm: Orm = await createOrm({ url, poolSize: Number(process.env.DATABASE_POOL_SIZE || 10), entities, applicationName: 'runlane-bench-writer' });
+  const orm: Orm = await createOrm({ url, poolSize, entities, applicationName: 'runlane-bench-writer' });
   const bus: Bus = createBus(redisUrl, (err) => process.stderr.write(`[writer] bus error: ${err.message}\n`));
   const rows = await callDefiner<{ tenant_id: string; id: string; lease_token: string }>(
     orm,
@@ -170,7 +173,7 @@ async function write(run: number, count: number, warmUp: boolean, writeMs?: Late
 async function prime(): Promise<void> {
   const runs = sink!.runIds.length;
   // A few at a time: as many as the writer's connections.
-  const width = Math.min(runs, Number(process.env.DATABASE_POOL_SIZE || 10));
+  const width = Math.min(runs, poolSize);
   let next = 0;
   await Promise.all(
     Array.from({ length: width }, async () => {

@@ -25,12 +25,6 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
   const closers: (() => Promise<void>)[] = [];
 
   if (role === 'serve') await ensureDefaultTenant(app);
-  if (role !== 'worker') {
-    const http = createAppHttpServer(app);
-    const port = await http.listen(config.http.port, config.http.host);
-    closers.push(() => http.close());
-    log.info({ port, host: config.http.host, bus: app.bus.kind }, `Runlane ${role} listening on http://127.0.0.1:${port}/graphql`);
-  }
   let pool: AgentPool | null = null;
   if (role !== 'api') {
     const background = [
@@ -58,6 +52,13 @@ export async function serveCommand(role: Role, _args: CommandArgs): Promise<numb
       weight: 20,
     }));
     closers.push(() => running.stop(config.worker.shutdownGraceMs));
+  }
+  // Listening comes last, so a `serve` process's first answer already counts its worker pool.
+  if (role !== 'worker') {
+    const http = createAppHttpServer(app);
+    const port = await http.listen(config.http.port, config.http.host);
+    closers.push(() => http.close());
+    log.info({ port, host: config.http.host, bus: app.bus.kind }, `Runlane ${role} listening on http://127.0.0.1:${port}/graphql`);
   }
   if (role === 'worker') {
     const health = await startWorkerHealthServer({

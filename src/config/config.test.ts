@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config';
+import { availableParallelism } from 'node:os';
+import { ConfigError, defaultPoolSize, loadConfig } from './config';
 
 describe('configuration', () => {
   it('has defaults that need no setup', () => {
@@ -14,6 +15,13 @@ describe('configuration', () => {
       worker: { healthPort: 4500 },
     });
     expect(config.graphql.graphiql).toBe(true);
+  });
+
+  it('sizes the connection pool to the machine unless told', () => {
+    expect([1, 2, 4, 5, 64].map((cores) => defaultPoolSize(cores))).toEqual([2, 4, 8, 10, 10]);
+    expect(loadConfig({}).database.poolSize).toBe(defaultPoolSize(availableParallelism()));
+    expect(loadConfig({ DATABASE_POOL_SIZE: '25' }).database.poolSize).toBe(25);
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(ConfigError);
   });
 
   it('treats empty strings as unset', () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 // The one reader of the environment. Everything else receives a Config.
@@ -28,13 +29,23 @@ const httpUrl = z
   .refine((v) => /^https?:\/\/[^\s/]+/.test(v), { message: 'must be an http:// or https:// URL' })
   .transform((v) => v.replace(/\/+$/, ''));
 
+/**
+ * Connections per process unless DATABASE_POOL_SIZE says otherwise: twice the cores, between 2
+ * and 10 (PostgreSQL's rule of thumb for active connections is about twice its cores). Idle
+ * backends are not free: each is a process mapping the shared buffers, and 10 per Runlane process
+ * oversubscribed PostgreSQL on a small machine: bench/README.md has what that cost bench:logs.
+ */
+export function defaultPoolSize(cores = availableParallelism()): number {
+  return Math.min(10, Math.max(2, 2 * cores));
+}
+
 const environmentSchema = z.object({
   RUNLANE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(4000),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_OWNER_URL: postgresUrl.optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(defaultPoolSize()),
   REDIS_URL: redisUrl.optional(),
   RUNLANE_MASTER_KEY: masterKey.optional(),
   RUNLANE_PREVIOUS_MASTER_KEYS: z
