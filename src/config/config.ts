@@ -31,9 +31,9 @@ const httpUrl = z
 
 /**
  * Connections per process unless DATABASE_POOL_SIZE says otherwise: twice the cores, between 2
- * and 10 (PostgreSQL's rule of thumb for active connections is about twice its cores). Idle
- * backends are not free: each is a process mapping the shared buffers, and 10 per Runlane process
- * oversubscribed PostgreSQL on a small machine: bench/README.md has what that cost bench:logs.
+ * and 10 (PostgreSQL's rule of thumb for active connections is about twice its cores). Every
+ * connection is a backend process mapping the shared buffers; 10 per Runlane process put 30 idle
+ * backends beside 2 cores in bench:logs, where more than a few can never run at once.
  */
 export function defaultPoolSize(cores = availableParallelism()): number {
   return Math.min(10, Math.max(2, 2 * cores));
