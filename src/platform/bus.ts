@@ -58,10 +58,10 @@ class LocalHandlers {
   deliver(channel: string, message: unknown, fresh = false): void {
     let owned = fresh;
     for (const handler of this.byChannel.get(channel) ?? []) {
-      const copy = owned ? message : structuredClone(message);
+      const takeAsIs = owned;
       owned = false;
       try {
-        handler(copy);
+        handler(takeAsIs ? message : structuredClone(message));
       } catch (err) {
         this.onError(err as Error);
       }
