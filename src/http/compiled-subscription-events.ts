@@ -44,9 +44,11 @@ export function useCompiledSubscriptionEvents(maskError: MaskError): Plugin {
         setResultAndStopExecution(masked(stream));
         return;
       }
-      setResultAndStopExecution(
-        mapEvents(stream, (event) => query.query(event, args.contextValue, args.variableValues), { masked, maskError }),
-      );
+      const execute = (event: unknown) => {
+        const result = query.query(event, args.contextValue, args.variableValues);
+        return result instanceof Promise ? result.then(masked) : masked(result);
+      };
+      setResultAndStopExecution(mapEvents(stream, execute, maskError));
     },
   };
 }
@@ -54,13 +56,13 @@ export function useCompiledSubscriptionEvents(maskError: MaskError): Plugin {
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
- * Each event through `map`, its errors masked; an error from the source ends the stream masked.
- * Closing the result closes the source at once (not at its next event).
+ * Each event through `map`; an error from the source ends the stream, masked. Closing the result
+ * closes the source at once (not at its next event).
  */
 function mapEvents(
   source: AsyncIterable<unknown>,
   map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
-  mask: { masked: (result: ExecutionResult) => ExecutionResult; maskError: MaskError },
+  maskError: MaskError,
 ): AsyncGenerator<ExecutionResult> {
   const events = source[Symbol.asyncIterator]();
   const close = async (): Promise<IteratorResult<ExecutionResult>> => {
@@ -73,11 +75,11 @@ function mapEvents(
       try {
         event = await events.next();
       } catch (err) {
-        throw mask.maskError(err);
+        throw maskError(err);
       }
       if (event.done) return DONE;
       const result = map(event.value);
-      return { done: false, value: mask.masked(result instanceof Promise ? await result : result) };
+      return { done: false, value: result instanceof Promise ? await result : result };
     },
     return: close,
     async throw(err: unknown) {
