@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { serveGraphqlWs } from './graphql-ws-server';
 
-const schema = buildSchema(`type Query { hello: String }`);
+const schema = buildSchema(`type Query { hello: String } type Subscription { tick: Int }`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let server: WebSocketServer | null = null;
 const errors: unknown[] = [];
 
@@ -17,7 +18,23 @@ afterEach(async () => {
 
 async function start(keepAliveMs: number): Promise<string> {
   server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  serveGraphqlWs(server, { schema, roots: { query: { hello: () => 'world' } } }, { onError: (err) => errors.push(err), keepAliveMs });
+  serveGraphqlWs(
+    server,
+    {
+      schema,
+      roots: {
+        query: { hello: () => 'world' },
+        // One event, one and a half intervals after the subscription starts.
+        subscription: {
+          tick: async function* () {
+            await sleep(keepAliveMs * 1.5);
+            yield { tick: 1 };
+          },
+        },
+      },
+    },
+    { onError: (err) => errors.push(err), keepAliveMs },
+  );
   await once(server, 'listening');
   return `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
@@ -59,6 +76,27 @@ describe('serveGraphqlWs', () => {
     expect(alive.socket.readyState).toBe(WebSocket.OPEN);
     alive.socket.close();
     expect(errors).toEqual([]);
+  });
+
+  it('sends a due ping with the next frame, in the same write', async () => {
+    const { socket, messages } = await connect(await start(300), { autoPong: true });
+    // The frames that had arrived when the ping did, and once that read was handled.
+    const atPing: [number, number][] = [];
+    socket.on('ping', () => {
+      const before = messages.length;
+      setImmediate(() => atPing.push([before, messages.length]));
+    });
+    socket.send(JSON.stringify({ id: 's', type: 'subscribe', payload: { query: 'subscription { tick }' } }));
+    for (const until = Date.now() + 3000; !messages.some((m) => m.type === 'complete'); await sleep(10)) {
+      if (Date.now() > until) throw new Error('no complete');
+    }
+    await sleep(20);
+    // The ping fell due at 300 ms with nothing to send; it left with the event at 450 ms, not alone.
+    const next = messages.findIndex((m) => m.type === 'next');
+    const [before, after] = atPing[0]!;
+    expect(before).toBe(next);
+    expect(after).toBeGreaterThan(next);
+    socket.close();
   });
 
   it('refuses a socket without the graphql-transport-ws subprotocol', async () => {

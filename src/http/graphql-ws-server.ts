@@ -9,12 +9,13 @@ export const SEND_HIGH_WATER_BYTES = 64 * 1024;
 export type GraphqlWsExtra = { request: IncomingMessage; socket: WebSocket };
 
 /**
- * graphql-ws on a `ws` server: what `graphql-ws/use/ws` does, with two differences that matter
+ * graphql-ws on a `ws` server: what `graphql-ws/use/ws` does, with differences that matter
  * for log streams. A send returns at once while the socket keeps up, so every line of a bus
  * message is framed in the same turn and the frames leave in one write (turnWrites); past
  * SEND_HIGH_WATER_BYTES unsent it waits for the socket, the subscription stops reading its
  * inbox, and a subscriber that stays behind is closed by LiveLogs with its resume cursor.
- * Internal errors go to `onError`, not the console.
+ * Keep-alive pings ride on the next frame (keepAlive below). Internal errors go to `onError`, not
+ * the console.
  */
 export function serveGraphqlWs<P extends Record<string, unknown>, E extends GraphqlWsExtra>(
   wss: WebSocketServer,
@@ -33,17 +34,8 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Grap
     };
     socket.once('error', fail);
 
-    // A peer that stops answering pings is dropped, so its subscriptions end.
-    let pongWait: NodeJS.Timeout | null = null;
-    const pinger = setInterval(() => {
-      if (socket.readyState !== socket.OPEN || pongWait) return;
-      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-      socket.ping();
-    }, keepAliveMs);
-    socket.on('pong', () => {
-      if (pongWait) clearTimeout(pongWait);
-      pongWait = null;
-    });
+    const heartbeat = keepAlive(socket, keepAliveMs);
+    socket.once('close', heartbeat.stop);
 
     const closed = server.opened(
       {
@@ -51,6 +43,7 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Grap
         send(data) {
           if (socket.readyState !== socket.OPEN) return;
           holdWrites();
+          heartbeat.beforeSend();
           if (socket.bufferedAmount < SEND_HIGH_WATER_BYTES) {
             socket.send(data);
             return;
@@ -64,9 +57,41 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Grap
     );
 
     socket.once('close', (code, reason) => {
-      clearInterval(pinger);
-      if (pongWait) clearTimeout(pongWait);
       closed(code, String(reason)).catch(deps.onError);
     });
   });
+}
+
+/**
+ * Pings the peer once an interval has passed and drops it when the ping is not answered within
+ * another. A due ping waits for the next frame the socket sends and leaves in the same write (a
+ * streaming socket's pings cost no system call and no extra wake-up of the peer); a socket that
+ * sent nothing for a whole interval after its ping fell due is pinged on its own.
+ */
+function keepAlive(socket: WebSocket, intervalMs: number): { beforeSend(): void; stop(): void } {
+  let due = false;
+  let pongWait: NodeJS.Timeout | null = null;
+  const ping = () => {
+    due = false;
+    pongWait = setTimeout(() => socket.terminate(), intervalMs);
+    socket.ping();
+  };
+  const ticker = setInterval(() => {
+    if (socket.readyState !== socket.OPEN || pongWait) return;
+    if (due) ping();
+    else due = true;
+  }, intervalMs);
+  socket.on('pong', () => {
+    if (pongWait) clearTimeout(pongWait);
+    pongWait = null;
+  });
+  return {
+    beforeSend: () => {
+      if (due) ping();
+    },
+    stop: () => {
+      clearInterval(ticker);
+      if (pongWait) clearTimeout(pongWait);
+    },
+  };
 }
