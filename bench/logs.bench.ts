@@ -63,7 +63,7 @@ import {
   type Forked,
   type Proc,
 } from './support/harness';
-import { commandCpuMs, machineBusyMs, postgresCpuDeltaMs, postgresProcessesCpuMs, processCpuMs } from './support/proc-cpu';
+import { commandCpuMs, kernelThreadsCpuMs, kernelThreadsDeltaMs, machineBusyMs, postgresCpuDeltaMs, postgresProcessesCpuMs, processCpuMs } from './support/proc-cpu';
 
 const subscriberCount = intEnv('BENCH_SUBSCRIBERS', 1_000);
 const runCount = intEnv('BENCH_RUNS', 500);
@@ -130,7 +130,14 @@ function command<C>(forked: Forked<unknown>, message: C): void {
 
 // ---------------------------------------------------------------- measurement
 
-type CpuSnapshot = { at: number; procs: Record<string, number | null>; pg: ReturnType<typeof postgresProcessesCpuMs>; redis: number; machine: number | null };
+type CpuSnapshot = {
+  at: number;
+  procs: Record<string, number | null>;
+  pg: ReturnType<typeof postgresProcessesCpuMs>;
+  redis: number;
+  machine: number | null;
+  kernel: ReturnType<typeof kernelThreadsCpuMs>;
+};
 type CpuRow = { name: string; ms: number };
 
 /** CPU of named groups of processes (a group's figure is the sum of its processes), the bench database's PostgreSQL backends and redis-server. */
@@ -144,7 +151,7 @@ function snapshotCpu(groups: Record<string, (number | undefined)[]>, dbs: string
     }
     procs[name] = sum;
   }
-  return { at: now(), procs, pg: postgresProcessesCpuMs(dbs), redis: commandCpuMs('redis-server'), machine: machineBusyMs() };
+  return { at: now(), procs, pg: postgresProcessesCpuMs(dbs), redis: commandCpuMs('redis-server'), machine: machineBusyMs(), kernel: kernelThreadsCpuMs() };
 }
 
 function selfCpuMs(): number {
@@ -152,7 +159,16 @@ function selfCpuMs(): number {
   return (user + system) / 1_000;
 }
 
-function cpuDelta(before: CpuSnapshot, after: CpuSnapshot, withPostgres: boolean): { rows: CpuRow[]; windowS: number; others: number | null } {
+type CpuWindow = {
+  rows: CpuRow[];
+  windowS: number;
+  /** Busy time of the machine outside the rows, ms. */
+  others: number | null;
+  /** Of `others`, the kernel's own threads, and the busiest of them. */
+  kernel: { ms: number; busiest: string | null };
+};
+
+function cpuDelta(before: CpuSnapshot, after: CpuSnapshot, withPostgres: boolean): CpuWindow {
   const rows: CpuRow[] = [];
   for (const name of Object.keys(before.procs)) {
     const a = after.procs[name];
@@ -165,7 +181,12 @@ function cpuDelta(before: CpuSnapshot, after: CpuSnapshot, withPostgres: boolean
   rows.push({ name: 'redis-server', ms: after.redis - before.redis });
   const ours = rows.reduce((sum, r) => sum + r.ms, 0);
   const machine = after.machine !== null && before.machine !== null ? after.machine - before.machine : null;
-  return { rows, windowS: (after.at - before.at) / 1_000, others: machine === null ? null : Math.max(0, machine - ours) };
+  return {
+    rows,
+    windowS: (after.at - before.at) / 1_000,
+    others: machine === null ? null : Math.max(0, machine - ours),
+    kernel: kernelThreadsDeltaMs(before.kernel, after.kernel),
+  };
 }
 
 type PhaseResult = {
@@ -193,7 +214,7 @@ type PhaseResult = {
   problems: string[];
   errors: string[];
   connectS: number;
-  cpu: { rows: CpuRow[]; windowS: number; others: number | null };
+  cpu: CpuWindow;
 };
 
 type PhaseSetup = {
@@ -461,10 +482,16 @@ function printCpu(r: PhaseResult): void {
     `  CPU during the ${r.system === 'runlane' ? 'Runlane' : 'baseline'} load (${windowS.toFixed(1)} s from the first write to the last delivery; ` +
       `${cpuList().length} cores = ${(cpuList().length * 100).toFixed(0)}%):`,
   );
-  for (const row of [...rows, { name: 'total of the above', ms: total }, ...(others === null ? [] : [{ name: 'everything else on the machine', ms: others }])]) {
+  const kernel = { name: '  of which kernel threads', ms: r.cpu.kernel.ms, note: r.cpu.kernel.busiest ? `  most: ${r.cpu.kernel.busiest}` : '' };
+  const lines: (CpuRow & { note?: string })[] = [
+    ...rows,
+    { name: 'total of the above', ms: total },
+    ...(others === null ? [] : [{ name: 'everything else on the machine', ms: others }, kernel]),
+  ];
+  for (const row of lines) {
     console.log(
       `    ${pad(row.name, 34, false)}${pad(`${(row.ms / 1_000).toFixed(2)} s`, 9)}${pad(`${((row.ms / 1_000 / windowS) * 100).toFixed(0)}%`, 7)}` +
-        `${pad(`${fmt(perDelivery(row.ms, r), 2)} µs/line`, 17)}`,
+        `${pad(`${fmt(perDelivery(row.ms, r), 2)} µs/line`, 17)}${row.note ?? ''}`,
     );
   }
 }
@@ -505,6 +532,8 @@ function rounded(r: PhaseResult | undefined) {
     cpuUsPerDelivery: Object.fromEntries(r.cpu.rows.map((row) => [row.name, Number(perDelivery(row.ms, r).toFixed(3))])),
     cpuUsPerDeliveryTotal: Number(perDelivery(cpuTotal(r), r).toFixed(3)),
     otherCpuS: r.cpu.others === null ? null : Number((r.cpu.others / 1_000).toFixed(2)),
+    kernelThreadsCpuS: Number((r.cpu.kernel.ms / 1_000).toFixed(2)),
+    busiestKernelThread: r.cpu.kernel.busiest,
   };
 }
 

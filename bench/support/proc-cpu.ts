@@ -138,6 +138,28 @@ export function commandCpuMs(comm: string): number {
   return total;
 }
 
+/** CPU time of each of the kernel's own threads (kthreadd and its children: kworkers, kswapd, kdamond…), ms. */
+export function kernelThreadsCpuMs(): Map<number, { comm: string; ms: number }> {
+  const threads = new Map<number, { comm: string; ms: number }>();
+  for (const pid of allPids()) {
+    const stat = readStat(pid);
+    if (stat && (pid === 2 || stat.ppid === 2)) threads.set(pid, { comm: stat.comm, ms: (stat.utime + stat.stime) * TICK_MS });
+  }
+  return threads;
+}
+
+/** The kernel threads' CPU between two readings, ms, and the busiest of them. */
+export function kernelThreadsDeltaMs(before: ReturnType<typeof kernelThreadsCpuMs>, after: ReturnType<typeof kernelThreadsCpuMs>): { ms: number; busiest: string | null } {
+  let ms = 0;
+  let busiest: { comm: string; ms: number } | null = null;
+  for (const [pid, { comm, ms: now }] of after) {
+    const since = now - (before.get(pid)?.ms ?? 0);
+    ms += since;
+    if (since > 0 && (!busiest || since > busiest.ms)) busiest = { comm, ms: since };
+  }
+  return { ms, busiest: busiest?.comm ?? null };
+}
+
 /** Busy (not idle, not waiting for I/O) CPU time of the whole machine, all cores, ms. */
 export function machineBusyMs(): number | null {
   try {
