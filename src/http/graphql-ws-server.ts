@@ -34,8 +34,8 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Grap
     };
     socket.once('error', fail);
 
+    // A peer that stops answering pings is dropped, so its subscriptions end.
     const heartbeat = keepAlive(socket, keepAliveMs);
-    socket.once('close', heartbeat.stop);
 
     const closed = server.opened(
       {
@@ -57,6 +57,7 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Grap
     );
 
     socket.once('close', (code, reason) => {
+      heartbeat.stop();
       closed(code, String(reason)).catch(deps.onError);
     });
   });
